@@ -1,0 +1,8 @@
+//! trustwarden: an IAM audit library. Collects AWS accounts' IAM data, evaluates
+//! it through one shared policy evaluator, and reports zone-of-trust and
+//! credential-hygiene findings.
+
+pub mod cli;
+pub mod collect;
+pub mod eval;
+pub mod policy;
