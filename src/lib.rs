@@ -4,5 +4,11 @@
 
 pub mod cli;
 pub mod collect;
+pub mod config;
 pub mod eval;
+pub mod findings;
+pub mod graph;
 pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod store;

@@ -4,12 +4,23 @@
 
 use std::net::IpAddr;
 
+use crate::policy::Effect;
 use crate::policy::condition::{
     ArnPattern, BaseOperator as B, Condition, Operand, SetQualifier, compile_operand, parse_binary, parse_bool,
     parse_date, parse_number,
 };
 
 use super::request::Context;
+
+/// Whether `condition` holds in `context` for a statement with `effect`. A
+/// condition on a key the caller chooses (see [`Context::with_free_keys`])
+/// can be met in an Allow and avoided in a Deny.
+pub fn holds_for(condition: &Condition, context: &Context, effect: Effect) -> bool {
+    if context.is_free(&condition.key) {
+        return effect == Effect::Allow;
+    }
+    holds(condition, context)
+}
 
 /// Whether `condition` holds in `context`.
 pub fn holds(condition: &Condition, context: &Context) -> bool {
@@ -78,7 +89,8 @@ fn compare(base: B, operand: &Operand, value: &str, context: &Context) -> bool {
         Operand::Bool(b) => parse_bool(value) == Some(*b),
         Operand::Binary(bytes) => parse_binary(value).is_some_and(|v| *v == **bytes),
         Operand::Ip(cidr) => value.trim().parse::<IpAddr>().is_ok_and(|ip| cidr.contains(ip)),
-        Operand::Arn(ArnPattern::Whole(pattern)) => pattern.matches_with(value, &resolve),
+        Operand::Arn(ArnPattern::Any) => true,
+        Operand::Arn(ArnPattern::Malformed) => false,
         Operand::Arn(ArnPattern::Parts(parts)) => {
             let mut actual = value.splitn(6, ':');
             parts.iter().all(|p| actual.next().is_some_and(|part| p.matches_with(part, &resolve)))

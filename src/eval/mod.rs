@@ -388,7 +388,7 @@ fn applies(statement: &Statement, request: &Request, mode: PrincipalMode) -> Opt
             }
         },
     };
-    statement.conditions.iter().all(|c| condition::holds(c, &request.context)).then_some(grant)
+    statement.conditions.iter().all(|c| condition::holds_for(c, &request.context, statement.effect)).then_some(grant)
 }
 
 /// The strongest way `set` names `caller`, if it does.

@@ -143,9 +143,17 @@ impl ContextValue {
 
 /// The request context. Keys are case-insensitive; a handful of keys per
 /// request makes a linear scan faster than hashing.
+///
+/// Besides concrete values, a context can declare *free* keys: keys whose value
+/// the caller (or its identity provider) chooses, such as `sts:ExternalId`,
+/// session tags or OIDC token claims. The question then becomes "is there a
+/// choice of those values that gets the request in": a condition on a free
+/// key holds in an Allow statement and does not hold in a Deny statement.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Context {
     entries: Vec<(Box<str>, ContextValue)>,
+    /// Lower-cased free keys; an entry ending in `/` or `:` is a prefix.
+    free: Vec<Box<str>>,
 }
 
 impl Context {
@@ -183,6 +191,17 @@ impl Context {
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
         self.entries.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// Declare keys (or prefixes ending in `/` or `:`) whose value the caller chooses.
+    pub fn with_free_keys<'k>(mut self, keys: impl IntoIterator<Item = &'k str>) -> Self {
+        self.free.extend(keys.into_iter().map(|k| k.to_ascii_lowercase().into()));
+        self
+    }
+
+    /// Whether the caller chooses the value of this (lower-cased) key.
+    pub fn is_free(&self, key_lower: &str) -> bool {
+        self.free.iter().any(|f| if f.ends_with(['/', ':']) { key_lower.starts_with(&**f) } else { **f == *key_lower })
     }
 }
 
@@ -279,5 +298,20 @@ mod tests {
     fn context_keys_fold_case() {
         let c = Context::new().with("aws:SourceIp", "10.0.0.1");
         assert_eq!(c.single("aws:sourceip"), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn free_keys_and_prefixes() {
+        let c = Context::new().with_free_keys([
+            "sts:ExternalId",
+            "aws:RequestTag/",
+            "token.actions.githubusercontent.com:",
+        ]);
+        assert!(
+            c.is_free("sts:externalid")
+                && c.is_free("aws:requesttag/team")
+                && c.is_free("token.actions.githubusercontent.com:sub")
+        );
+        assert!(!c.is_free("aws:principalorgid") && !c.is_free("sts:externalidx"));
     }
 }

@@ -235,8 +235,10 @@ pub fn parse_binary(text: &str) -> Option<Box<[u8]>> {
 pub enum ArnPattern {
     /// The six colon-separated parts, each a glob.
     Parts(Box<[Pattern; 6]>),
-    /// Not six parts (e.g. a lone `*`): compared as one glob over the whole ARN.
-    Whole(Pattern),
+    /// A lone `*`: every value.
+    Any,
+    /// Not six parts: no ARN has that shape, so nothing matches.
+    Malformed,
 }
 
 impl ArnPattern {
@@ -250,8 +252,10 @@ impl ArnPattern {
             }
             let boxed: Box<[Pattern; 6]> = out.into_boxed_slice().try_into().map_err(|_| "ARN pattern".to_string())?;
             Ok(ArnPattern::Parts(boxed))
+        } else if text == "*" {
+            Ok(ArnPattern::Any)
         } else {
-            Pattern::compile(text, syntax).map(ArnPattern::Whole).map_err(|e| e.to_string())
+            Ok(ArnPattern::Malformed)
         }
     }
 }
