@@ -195,8 +195,7 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     let aws_principal = request.caller.is_aws_principal();
     let applicable = |layer: Layer| match layer {
         Layer::Scp | Layer::Identity | Layer::Boundary | Layer::Session => aws_principal,
-        Layer::Rcp => !matches!(request.caller, Caller::Service(_)),
-        Layer::Resource => true,
+        Layer::Rcp | Layer::Resource => true,
     };
     let caller_has_boundary = aws_principal && !policies.boundaries.is_empty();
 
@@ -277,7 +276,12 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     // The root user holds every identity permission of its account implicitly.
     let identity_allows = identity.is_some() || matches!(request.caller, Caller::Root { .. });
     let boundary_ok = policies.boundaries.is_empty() || boundary.is_some();
-    let session_ok = policies.session.is_none() || session.is_some();
+    // A federated user (GetFederationToken) without a session policy has no
+    // permissions of its own; a role session without one is unrestricted.
+    let session_ok = match policies.session {
+        Some(_) => session.is_some(),
+        None => !matches!(request.caller, Caller::FederatedUser { .. }),
+    };
     let own_limits_ok = boundary_ok && session_ok;
     let own_side_gap = if !identity_allows {
         Reason::NoIdentityAllow
@@ -306,8 +310,11 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
         };
     }
 
+    let both_must_allow = request.resource_policy_kind == ResourcePolicyKind::BothMustAllow;
     match resource {
-        Some((statement, grant)) if grant == Grant::Exact || (grant > Grant::Account && own_limits_ok) => {
+        Some((statement, grant))
+            if !both_must_allow && (grant == Grant::Exact || (grant > Grant::Account && own_limits_ok)) =>
+        {
             let mut evidence = Evidence::default();
             evidence.push(Some(statement));
             Decision::new(Outcome::Allow, Reason::AllowedByResource(grant), evidence)

@@ -210,8 +210,12 @@ impl Context {
 pub enum ResourcePolicyKind {
     /// S3, SQS, SNS, ...: the identity side or the resource side suffices.
     Ordinary,
-    /// Role trust policies and KMS key policies must themselves let the caller in.
+    /// Role trust policies (sts:AssumeRole*, sts:TagSession) and KMS key
+    /// policies must themselves let the caller in.
     MustAllow,
+    /// sts:SetSourceIdentity on a role: the trust policy and the caller's own
+    /// policies must both allow it, even in the same account.
+    BothMustAllow,
 }
 
 /// One authorization request, normalised once so evaluation does not allocate.
@@ -235,12 +239,19 @@ impl Request {
             .or_else(|| arn.filter(|a| !a.account.is_empty()).map(|a| a.account.into()))
             .or_else(|| caller.account().map(Into::into));
         let (service, _) = action.split_once(':').unwrap_or((action, ""));
-        let must_allow = match arn {
-            Some(a) if a.service == "iam" && a.resource.starts_with("role/") => {
-                action.len() >= 14 && action[..14].eq_ignore_ascii_case("sts:AssumeRole")
-            }
-            Some(a) if a.service == "kms" && a.resource.starts_with("key/") => service.eq_ignore_ascii_case("kms"),
-            _ => false,
+        let is = |name: &str| action.eq_ignore_ascii_case(name);
+        let on_role = arn.is_some_and(|a| a.service == "iam" && a.resource.starts_with("role/"));
+        let assume = action.get(..14).is_some_and(|p| p.eq_ignore_ascii_case("sts:AssumeRole"));
+        let resource_policy_kind = if on_role && is("sts:SetSourceIdentity") {
+            ResourcePolicyKind::BothMustAllow
+        } else if (on_role && (assume || is("sts:TagSession")))
+            || arn.is_some_and(|a| {
+                a.service == "kms" && a.resource.starts_with("key/") && service.eq_ignore_ascii_case("kms")
+            })
+        {
+            ResourcePolicyKind::MustAllow
+        } else {
+            ResourcePolicyKind::Ordinary
         };
         Request {
             get_caller_identity: action.eq_ignore_ascii_case("sts:GetCallerIdentity"),
@@ -249,7 +260,7 @@ impl Request {
             resource: resource.into(),
             resource_account,
             context,
-            resource_policy_kind: if must_allow { ResourcePolicyKind::MustAllow } else { ResourcePolicyKind::Ordinary },
+            resource_policy_kind,
         }
     }
 
