@@ -2,6 +2,7 @@
 //! it through one shared policy evaluator, and reports zone-of-trust and
 //! credential-hygiene findings.
 
+pub mod audit;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -2,40 +2,50 @@
 //! outcomes to exit codes (0 done, 1 findings at or above --fail-on,
 //! 2 operational error, 3 invalid config or rules).
 
-use std::fs::File;
-use std::io::{self, BufReader};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Parser;
-use trustwarden::cli::{Cli, Command, simulate};
+use trustwarden::cli::{self, Cli, Command};
+use trustwarden::graph::export::Selection;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
+    init_logging();
+    let result = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run(cli)),
         Err(error) => {
-            eprintln!("trustwarden: error: {error:#}");
-            ExitCode::from(2)
+            eprintln!("trustwarden: error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("trustwarden: error: {error}");
+            ExitCode::from(error.exit_code())
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Logs go to stderr; RUST_LOG tunes them (default: warnings, and info for trustwarden).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,trustwarden=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+async fn run(cli: Cli) -> Result<u8, cli::CliError> {
     match cli.command {
-        Command::Simulate { input, explain } => {
-            let stdout = io::stdout().lock();
-            let summary = if input.as_os_str() == "-" {
-                simulate(io::stdin().lock(), stdout, explain)?
-            } else {
-                let file = File::open(&input).with_context(|| format!("cannot open {}", input.display()))?;
-                simulate(BufReader::new(file), stdout, explain)?
-            };
-            if summary.failed > 0 {
-                eprintln!("trustwarden: {} of {} cases could not be evaluated", summary.failed, summary.cases);
-                return Ok(ExitCode::from(2));
-            }
-            Ok(ExitCode::SUCCESS)
+        Command::Audit { config, store, source, format, out, fail_on } => {
+            cli::run_audit(&config, &store, source.as_deref(), format, out.as_deref(), fail_on).await
         }
+        Command::Inventory { config, source } => cli::run_inventory(&config, source.as_deref()).await,
+        Command::Snapshot { config, out } => cli::run_snapshot(&config, &out).await,
+        Command::Graph { config, source, format, from, to, out } => {
+            cli::run_graph(&config, source.as_deref(), format, Selection { from, to }, out.as_deref()).await
+        }
+        Command::Validate { config, rules } => cli::run_validate(&config, rules.as_deref()),
+        Command::Simulate { input, explain } => cli::run_simulate(&input, explain),
+        Command::Findings { config, store, command } => cli::run_findings(&config, &store, command),
     }
 }

@@ -240,7 +240,7 @@ impl TrustGraph {
                         for e in &set.exact {
                             index.by_exact.entry(e.to_string()).or_default().push(role_index);
                         }
-                        graph.add_outside_edges(account, role, &set, trust);
+                        graph.add_outside_edges(account, role, set, trust);
                     }
                     Some(PrincipalElement::NotPrincipal(_)) => index.wildcard.push(role_index),
                     None => {}

@@ -8,6 +8,8 @@
 use chrono::{DateTime, Utc};
 use petgraph::visit::EdgeRef;
 
+use super::{Rule as PackRule, RuleKind, RulePack};
+use crate::config::Config;
 use crate::findings::{ConditionClass, ConditionSummary, EvidenceRef, Finding, Severity, Status, finding_id};
 use crate::graph::{Edge, Node, ProviderKind, TrustGraph};
 
@@ -16,15 +18,21 @@ use crate::graph::{Edge, Node, ProviderKind, TrustGraph};
 pub struct RuleHead {
     pub id: String,
     pub title: String,
+    /// The rule's severity; external access grades its own (see the module doc).
+    pub severity: Severity,
 }
 
-/// The trust rules that are enabled, with their parameters.
+/// The trust rules that are enabled, with their parameters (the first
+/// enabled rule of each kind; configuration lists are added to the rule's).
 #[derive(Clone, Debug, Default)]
 pub struct TrustRules {
     pub external_access: Option<(RuleHead, ExternalAccessParams)>,
+    /// Trusted GitHub organizations.
     pub oidc_without_sub: Option<(RuleHead, Vec<String>)>,
+    /// Services that act for every customer.
     pub confused_deputy: Option<(RuleHead, Vec<String>)>,
     pub chain: Option<(RuleHead, ChainParams)>,
+    pub identity_center_is_external: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -36,6 +44,53 @@ pub struct ExternalAccessParams {
 #[derive(Clone, Debug)]
 pub struct ChainParams {
     pub max_hops: usize,
+    pub privileged_actions: Vec<String>,
+}
+
+impl TrustRules {
+    /// The trust rules of `pack`, tuned by the configuration's zone settings.
+    pub fn from_pack(pack: &RulePack, config: &Config) -> Self {
+        let head =
+            |rule: &PackRule| RuleHead { id: rule.id.clone(), title: rule.title.clone(), severity: rule.severity };
+        let mut rules =
+            TrustRules { identity_center_is_external: config.zone.identity_center_is_external, ..Self::default() };
+        let union = |a: &[String], b: &[String]| {
+            let mut all: Vec<String> = a.iter().chain(b).cloned().collect();
+            all.sort();
+            all.dedup();
+            all
+        };
+        for rule in pack.enabled() {
+            match &rule.kind {
+                RuleKind::ExternalAccess(p) if rules.external_access.is_none() => {
+                    rules.identity_center_is_external |= p.identity_center_is_external;
+                    let trusted_accounts = union(&p.trusted_accounts, &config.zone.trusted_accounts);
+                    rules.external_access = Some((head(rule), ExternalAccessParams { trusted_accounts }));
+                }
+                RuleKind::OidcTrustWithoutSub(p) if rules.oidc_without_sub.is_none() => {
+                    rules.oidc_without_sub =
+                        Some((head(rule), union(&p.trusted_github_orgs, &config.zone.trusted_github_orgs)));
+                }
+                RuleKind::ConfusedDeputy(p) if rules.confused_deputy.is_none() => {
+                    rules.confused_deputy = Some((head(rule), p.services.clone()));
+                }
+                RuleKind::ChainToPrivileged(p) if rules.chain.is_none() => {
+                    let params = ChainParams {
+                        max_hops: usize::try_from(p.max_hops).unwrap_or(usize::MAX),
+                        privileged_actions: p.privileged_actions.clone(),
+                    };
+                    rules.chain = Some((head(rule), params));
+                }
+                _ => {}
+            }
+        }
+        rules
+    }
+
+    /// The actions that make a principal privileged (none when the chain rule is off).
+    pub fn privileged_actions(&self) -> Vec<String> {
+        self.chain.as_ref().map_or_else(Vec::new, |(_, p)| p.privileged_actions.clone())
+    }
 }
 
 /// What the analysis of one edge into a role concludes.
@@ -78,6 +133,7 @@ pub fn trust_findings(graph: &TrustGraph, rules: &TrustRules, now: DateTime<Utc>
                 None => continue,
             },
         };
+        let severity = if verdict.rule == Rule::ExternalAccess { verdict.severity } else { head.severity };
         let principal = source.id().to_string();
         let mut explanation = format!("{principal} can assume {role} ({}): {}", edge.weight().action, verdict.why);
         if *privileged {
@@ -90,7 +146,7 @@ pub fn trust_findings(graph: &TrustGraph, rules: &TrustRules, now: DateTime<Utc>
             id: finding_id(&head.id, role, &principal),
             rule: head.id.clone(),
             title: head.title.clone(),
-            severity: verdict.severity,
+            severity,
             status: if archived_by.is_some() { Status::Archived } else { Status::Active },
             account: account.clone(),
             resource: role.clone(),
@@ -275,7 +331,7 @@ fn chain_findings(graph: &TrustGraph, head: &RuleHead, params: &ChainParams, now
             id: finding_id(&head.id, role, &principal),
             rule: head.id.clone(),
             title: head.title.clone(),
-            severity: Severity::Critical,
+            severity: head.severity,
             status: Status::Active,
             account: account.clone(),
             resource: role.clone(),
