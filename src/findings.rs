@@ -85,7 +85,10 @@ impl std::str::FromStr for Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Credential {
+    // snake_case alone would give `access_key1`; design.md says `access_key_1`.
+    #[serde(rename = "access_key_1")]
     AccessKey1,
+    #[serde(rename = "access_key_2")]
     AccessKey2,
     Password,
     Root,
@@ -201,6 +204,13 @@ mod tests {
         assert_eq!(a, finding_id("external-access", "arn:aws:iam::1:role/a", "888888888888"));
         assert_ne!(a, finding_id("external-access", "arn:aws:iam::1:role/a8", "88888888888"));
         assert!(a.starts_with("tw-") && a.len() == 23);
+    }
+
+    #[test]
+    fn credentials_serialize_as_documented() {
+        for c in [Credential::AccessKey1, Credential::AccessKey2, Credential::Password, Credential::Root] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
     }
 
     #[test]
