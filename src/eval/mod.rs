@@ -6,7 +6,7 @@ pub mod case;
 mod condition;
 pub mod request;
 
-use crate::policy::{ActionElement, Effect, Policy, PrincipalElement, PrincipalSet, ResourceElement, Statement};
+use crate::policy::{Effect, Policy, PrincipalElement, PrincipalSet, ResourceElement, Statement};
 
 pub use condition::holds as condition_holds;
 pub use request::{Caller, CallerError, Context, ContextValue, Request, ResourcePolicyKind};
@@ -365,11 +365,7 @@ fn scan(policy: &Policy, request: &Request, mode: PrincipalMode) -> Scan {
 
 /// Whether a statement applies to the request, and how it names the caller.
 fn applies(statement: &Statement, request: &Request, mode: PrincipalMode) -> Option<Grant> {
-    let action_matches = match &statement.action {
-        ActionElement::Action(patterns) => patterns.iter().any(|p| p.matches(&request.action)),
-        ActionElement::NotAction(patterns) => !patterns.iter().any(|p| p.matches(&request.action)),
-    };
-    if !action_matches {
+    if !statement.action.covers(&request.action) {
         return None;
     }
     let resolve = |key: &str| request.context.single(key);

@@ -176,7 +176,7 @@ static ALLOW_ALL: LazyLock<Policy> = LazyLock::new(|| Policy {
         sid: Some("OutsidePrincipalAssumedToAllowItself".into()),
         effect: Effect::Allow,
         principal: None,
-        action: ActionElement::NotAction(Box::default()),
+        action: ActionElement::NotAction(crate::policy::ActionList::default()),
         resource: crate::policy::ResourceElement::Any,
         conditions: Box::default(),
     }]),

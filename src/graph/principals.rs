@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::collect::{AccountInventory, Inventory, NamedPolicy};
 use crate::eval::{Caller, Context, ContextValue, Layer, PolicySet, Request, evaluate};
-use crate::policy::{ActionElement, Effect, Policy};
+use crate::policy::{Effect, Policy};
 
 use super::conditions::CALLER_CHOSEN_KEYS;
 
@@ -48,13 +48,10 @@ impl PrincipalPolicies {
     /// Whether any identity statement could allow sts:AssumeRole at all (a
     /// cheap filter before indexed candidates are evaluated).
     pub fn may_assume_roles(&self) -> bool {
-        self.identity.iter().flat_map(|(_, p)| p.statements.iter()).any(|s| {
-            s.effect == Effect::Allow
-                && match &s.action {
-                    ActionElement::Action(patterns) => patterns.iter().any(|p| p.matches("sts:AssumeRole")),
-                    ActionElement::NotAction(patterns) => !patterns.iter().any(|p| p.matches("sts:AssumeRole")),
-                }
-        })
+        self.identity
+            .iter()
+            .flat_map(|(_, p)| p.statements.iter())
+            .any(|s| s.effect == Effect::Allow && s.action.covers("sts:AssumeRole"))
     }
 
     /// Whether the policies allow `action` on every resource (`"*"` taken literally

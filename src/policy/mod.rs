@@ -7,6 +7,7 @@ pub mod pattern;
 pub mod principal;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -32,8 +33,85 @@ pub enum Effect {
 /// `Action` or `NotAction`: case-insensitive globs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ActionElement {
-    Action(Box<[Pattern]>),
-    NotAction(Box<[Pattern]>),
+    Action(ActionList),
+    NotAction(ActionList),
+}
+
+impl ActionElement {
+    /// Whether the element covers `action` (any case).
+    pub fn covers(&self, action: &str) -> bool {
+        match self {
+            ActionElement::Action(list) => list.matches(action),
+            ActionElement::NotAction(list) => !list.matches(action),
+        }
+    }
+}
+
+/// Action patterns, indexed by service: a statement listing thousands of
+/// actions (ReadOnlyAccess) is matched by looking only at the patterns of the
+/// request's service and those whose service part has a wildcard.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ActionList {
+    patterns: Box<[Pattern]>,
+    /// Lower-cased service → positions of the patterns naming exactly it.
+    /// Empty for short lists, which a scan matches faster.
+    by_service: HashMap<Box<str>, Box<[u32]>>,
+    /// Positions of patterns whose service part has a wildcard.
+    wildcard_service: Box<[u32]>,
+}
+
+/// Below this many patterns a linear scan beats hashing the service.
+const INDEX_FROM: usize = 8;
+
+impl ActionList {
+    pub fn new(patterns: Vec<Pattern>) -> Self {
+        let mut by_service: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut wildcard_service = Vec::new();
+        if patterns.len() >= INDEX_FROM {
+            for (i, p) in patterns.iter().enumerate() {
+                let i = u32::try_from(i).unwrap_or(u32::MAX);
+                match p.as_str().split_once(':') {
+                    Some((service, _)) if !service.contains(['*', '?']) => {
+                        by_service.entry(service.to_ascii_lowercase().into()).or_default().push(i)
+                    }
+                    _ => wildcard_service.push(i),
+                }
+            }
+        }
+        ActionList {
+            patterns: patterns.into_boxed_slice(),
+            by_service: by_service.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect(),
+            wildcard_service: wildcard_service.into_boxed_slice(),
+        }
+    }
+
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
+    /// Whether any pattern matches `action` (any case).
+    pub fn matches(&self, action: &str) -> bool {
+        if self.by_service.is_empty() {
+            return self.patterns.iter().any(|p| p.matches(action));
+        }
+        let at = |i: &u32| &self.patterns[*i as usize];
+        if self.wildcard_service.iter().any(|i| at(i).matches(action)) {
+            return true;
+        }
+        let service = action.split_once(':').map_or(action, |(s, _)| s);
+        // Lower-case the service on the stack: no allocation on the hot path.
+        let mut buffer = [0u8; 64];
+        let Some(slot) = buffer.get_mut(..service.len()) else {
+            return self
+                .by_service
+                .get(service.to_ascii_lowercase().as_str())
+                .is_some_and(|ps| ps.iter().any(|i| at(i).matches(action)));
+        };
+        slot.copy_from_slice(service.as_bytes());
+        slot.make_ascii_lowercase();
+        let Ok(lower) = std::str::from_utf8(slot) else { return false };
+        self.by_service.get(lower).is_some_and(|ps| ps.iter().any(|i| at(i).matches(action)))
+    }
 }
 
 /// `Resource` or `NotResource`: case-sensitive globs (with variables in 2012-10-17).
@@ -269,8 +347,8 @@ fn strings<'v>(value: &'v Value, element: &'static str) -> Result<Vec<&'v str>, 
 
 const ACTION_SYNTAX: Syntax = Syntax { wildcards: true, variables: false, fold_case: true };
 
-fn compile_actions(value: &Value, element: &'static str) -> Result<Box<[Pattern]>, StatementProblem> {
-    strings(value, element)?
+fn compile_actions(value: &Value, element: &'static str) -> Result<ActionList, StatementProblem> {
+    let patterns = strings(value, element)?
         .into_iter()
         .map(|a| {
             let valid = a == "*"
@@ -282,7 +360,8 @@ fn compile_actions(value: &Value, element: &'static str) -> Result<Box<[Pattern]
             }
             Pattern::compile(a, ACTION_SYNTAX).map_err(|e| StatementProblem::BadVariable(e.to_string()))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ActionList::new(patterns))
 }
 
 fn compile_resources(
@@ -394,6 +473,37 @@ mod tests {
         assert_eq!(set.roles[0].name.as_ref(), "r");
         assert_eq!(set.services[0].as_ref(), "ec2.amazonaws.com");
         assert_eq!(s.conditions.len(), 2);
+    }
+
+    #[test]
+    fn indexed_action_lists_match_like_a_scan() {
+        let actions = [
+            "s3:Get*",
+            "S3:List*",
+            "ec2:Describe*",
+            "iam:Get?ser",
+            "*:Tag*",
+            "sts:AssumeRole",
+            "kms:*",
+            "lambda:Invoke*",
+            "dynamodb:Query",
+        ];
+        let p = Policy::from_value(&json!({"Statement": {"Effect": "Allow", "Action": actions}})).unwrap();
+        let ActionElement::Action(list) = &p.statements[0].action else { panic!("Action") };
+        for (request, expected) in [
+            ("s3:GetObject", true),
+            ("S3:LISTBUCKET", true),
+            ("iam:GetUser", true),
+            ("iam:GetUsers", false),
+            ("rds:TagResource", true),
+            ("STS:assumerole", true),
+            ("kms:Decrypt", true),
+            ("sqs:SendMessage", false),
+            ("nocolon", false),
+        ] {
+            assert_eq!(list.matches(request), expected, "{request}");
+            assert_eq!(list.patterns().iter().any(|p| p.matches(request)), expected, "{request}");
+        }
     }
 
     #[test]
