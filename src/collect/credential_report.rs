@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 /// The columns AWS documents, in the order it writes them.
-pub const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 22] = [
     "user",
     "arn",
     "user_creation_time",
@@ -32,7 +32,7 @@ pub const COLUMNS: [&str; 22] = [
 ];
 
 /// How the report names the root user.
-pub const ROOT_USER: &str = "<root_account>";
+const ROOT_USER: &str = "<root_account>";
 
 /// A report cell: a value, or one of the placeholders AWS writes instead.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -85,35 +85,11 @@ struct Target {
 pub(super) async fn collect(options: &LiveOptions, out: Option<&Path>) -> Result<Collection, CollectError> {
     let collected_at = Utc::now();
     let config = load_config(options).await;
-    let (caller_account, caller_arn) = caller_identity(&config).await?;
-    tracing::info!(caller = %caller_arn, scope = ?options.scope, "collecting from AWS");
-
     let writer = out.map(SnapshotWriter::create).transpose()?;
-    let (organization, targets) = match options.scope {
-        AccountScope::Caller => {
-            let target = Target { account_id: caller_account, name: None, role_arn: None };
-            (None, vec![target])
-        }
-        AccountScope::Organization => {
-            let organization = describe_organization(&config).await?;
-            if let Some(writer) = &writer {
-                writer.write_organization(&organization)?;
-            }
-            // The role ARN's partition (aws, aws-cn, aws-us-gov) is the caller's.
-            let partition = caller_arn.split(':').nth(1).unwrap_or("aws");
-            let targets = organization
-                .accounts
-                .iter()
-                .filter(|account| account.status == "ACTIVE")
-                .map(|account| Target {
-                    role_arn: Some(format!("arn:{partition}:iam::{}:role/{}", account.id, options.audit_role)),
-                    account_id: account.id.clone(),
-                    name: Some(account.name.clone()),
-                })
-                .collect();
-            (Some(organization.into()), targets)
-        }
-    };
+    let (organization, targets) = targets(&config, options).await?;
+    if let (Some(writer), Some(organization)) = (&writer, &organization) {
+        writer.write_organization(organization)?;
+    }
 
     let sts = aws_sdk_sts::Client::new(&config);
     let mut progress = Progress::new(targets.len());
@@ -158,7 +134,36 @@ pub(super) async fn collect(options: &LiveOptions, out: Option<&Path>) -> Result
 
     accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     outcomes.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    let organization = organization.map(Into::into);
     Ok(Collection { inventory: Inventory { organization, accounts, collected_at: Some(collected_at) }, outcomes })
+}
+
+/// The accounts to collect, and the organization when collecting one.
+async fn targets(
+    config: &SdkConfig,
+    options: &LiveOptions,
+) -> Result<(Option<OrganizationFile>, Vec<Target>), CollectError> {
+    let (caller_account, caller_arn) = caller_identity(config).await?;
+    tracing::info!(caller = %caller_arn, scope = ?options.scope, "collecting from AWS");
+    match options.scope {
+        AccountScope::Caller => Ok((None, vec![Target { account_id: caller_account, name: None, role_arn: None }])),
+        AccountScope::Organization => {
+            let organization = describe_organization(config).await?;
+            // The role ARN's partition (aws, aws-cn, aws-us-gov) is the caller's.
+            let partition = caller_arn.split(':').nth(1).unwrap_or("aws");
+            let targets = organization
+                .accounts
+                .iter()
+                .filter(|account| account.status == "ACTIVE")
+                .map(|account| Target {
+                    role_arn: Some(format!("arn:{partition}:iam::{}:role/{}", account.id, options.audit_role)),
+                    account_id: account.id.clone(),
+                    name: Some(account.name.clone()),
+                })
+                .collect();
+            Ok((Some(organization), targets))
+        }
+    }
 }
 
 /// The standard credential and region chain (environment, profiles with SSO
@@ -220,7 +225,7 @@ async fn fetch_account(
         None => aws_sdk_iam::Client::new(config),
     };
     // Independent calls: run together, fail together.
-    let (credential_report, authorization_details, password_policy, alias, oidc_providers, saml_providers) = tokio::try_join!(
+    let (report, details, password_policy, alias, oidc, saml) = tokio::try_join!(
         credential_report(&iam, report_timeout),
         authorization_details(&iam),
         password_policy(&iam),
@@ -229,12 +234,12 @@ async fn fetch_account(
         saml_providers(&iam),
     )?;
     Ok(AccountDocuments {
-        authorization_details,
-        credential_report,
+        authorization_details: details,
+        credential_report: report,
         password_policy,
         alias,
-        oidc_providers,
-        saml_providers,
+        oidc_providers: oidc,
+        saml_providers: saml,
     })
 }
 

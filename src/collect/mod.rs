@@ -14,8 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use credential_report::{
-    AccessKeyColumns, COLUMNS as CREDENTIAL_REPORT_COLUMNS, CertColumns, CredentialReport, CredentialReportError,
-    CredentialReportRow, ROOT_USER, ReportValue, RowError,
+    AccessKeyColumns, CertColumns, CredentialReport, CredentialReportError, CredentialReportRow, ReportValue, RowError,
 };
 pub use inventory::{
     AccountInventory, DocumentProblem, Group, Inventory, ManagedPolicy, NamedPolicy, OidcProvider, Organization,
