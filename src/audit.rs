@@ -10,9 +10,11 @@ use crate::collect::{CollectError, Collection, Inventory, SourceSpec, collect};
 use crate::config::Config;
 use crate::findings::Finding;
 use crate::graph::{TrustGraph, ZoneOfTrust};
+use crate::notify::{Composer, NotifyError};
 use crate::report::{AccountState, AccountStatus, Report, RunInfo, RunStatus};
 use crate::rules::RulePack;
-use crate::rules::credentials::credential_findings;
+use crate::rules::credentials::{KeyDeadline, access_key_deadlines, credential_findings};
+use crate::rules::mfa::mfa_pitfall_findings;
 use crate::rules::trust::{TrustRules, trust_findings};
 use crate::store::{FindingFilter, RunAccount, RunRecord, RunResult, Store, StoreError};
 
@@ -36,7 +38,7 @@ pub fn zone_of_trust(config: &Config, trust_rules: &TrustRules, inventory: &Inve
 /// Build the trust graph of an inventory as the configuration and rules ask.
 pub fn trust_graph(inventory: &Inventory, config: &Config, trust_rules: &TrustRules) -> TrustGraph {
     let zone = zone_of_trust(config, trust_rules, inventory);
-    TrustGraph::build(inventory, zone, &trust_rules.privileged_actions())
+    TrustGraph::build_with(inventory, zone, &trust_rules.graph_options())
 }
 
 /// Analyse an inventory: build the trust graph, run every enabled rule.
@@ -47,6 +49,7 @@ pub fn analyse(inventory: &Inventory, config: &Config, pack: &RulePack, now: Dat
     let mut findings = trust_findings(&graph, &trust_rules, now);
     for account in &inventory.accounts {
         findings.extend(credential_findings(pack, account, now, &config.credentials.owner_tag));
+        findings.extend(mfa_pitfall_findings(pack, account, now));
     }
     Analysis { graph, findings }
 }
@@ -58,6 +61,9 @@ pub enum AuditError {
     Collect { source_name: String, error: CollectError },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The messages the run would cause cannot be built (an unreadable owners file, say).
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
 }
 
 /// A finished audit: the report, and what changed since the last run.
@@ -69,7 +75,9 @@ pub struct AuditOutcome {
     pub problems: Vec<String>,
 }
 
-/// Run one audit: collect from `source`, analyse, record the run in `store`.
+/// Run one audit: collect from `source`, analyse, record the run in `store`
+/// together with the access-key deadlines it saw and, when `[notify]` is on,
+/// the digest and reminders it causes (queued in the outbox, not sent).
 pub async fn audit(
     config: &Config,
     pack: &RulePack,
@@ -77,6 +85,8 @@ pub async fn audit(
     store: &mut Store,
 ) -> Result<AuditOutcome, AuditError> {
     let started = Utc::now();
+    // Before collecting: a broken owners file should not cost a whole collection.
+    let composer = Composer::from_config(config)?;
     let source_name = source_name(source);
     let Collection { inventory, outcomes } =
         collect(source).await.map_err(|error| AuditError::Collect { source_name: source_name.clone(), error })?;
@@ -98,7 +108,16 @@ pub async fn audit(
         .collect();
     let run = RunRecord { id: None, started, finished: Utc::now(), source: source_name.clone(), accounts };
     let reported: HashSet<String> = analysis.findings.iter().map(|f| f.id.clone()).collect();
-    let changes = store.record_run(&run, analysis.findings, Vec::new())?;
+    let deadlines: Vec<KeyDeadline> = inventory
+        .accounts
+        .iter()
+        .flat_map(|account| access_key_deadlines(pack, account, &config.credentials.owner_tag))
+        .collect();
+    let today = now.date_naive();
+    let changes = store.record_run_with(&run, analysis.findings, &deadlines, |recorded| match &composer {
+        Some(composer) => composer.run_messages(recorded, &deadlines, today, Utc::now()),
+        None => Ok(Vec::new()),
+    })?;
 
     // The report shows this run's findings as stored (lifecycle included),
     // and those this run resolved.

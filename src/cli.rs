@@ -115,6 +115,23 @@ pub enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Run unattended: audits and reminder passes on the configured schedule,
+    /// email sent from the outbox; SIGHUP reloads the config, SIGTERM stops.
+    Daemon {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The email outbox: list queued messages, or send them again.
+    Outbox {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Stored findings: list, show, suppress.
     Findings {
         #[command(flatten)]
@@ -179,6 +196,36 @@ pub enum FindingsCommand {
     Unsuppress { id: i64 },
 }
 
+/// Which outbox messages `outbox list` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutboxState {
+    Pending,
+    Sent,
+    Abandoned,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// Queued messages, newest first.
+    List {
+        #[arg(long, value_enum)]
+        state: Option<OutboxState>,
+        /// `digest` or `reminder`.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Make unsent messages (waiting or given up on) due now, then send what is due.
+    Retry {
+        /// Message ids (from `outbox list`); none: every unsent message.
+        ids: Vec<i64>,
+        /// Only queue them again; the daemon sends them at its next round.
+        #[arg(long)]
+        no_send: bool,
+    },
+}
+
 /// What can go wrong in a command, with its exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -202,6 +249,10 @@ pub enum CliError {
     Io { path: PathBuf, source: io::Error },
     #[error("{0}")]
     Operational(String),
+    #[error(transparent)]
+    Daemon(#[from] crate::daemon::DaemonError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
 }
 
 impl CliError {
@@ -209,6 +260,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Config(_) | CliError::Rules(_) | CliError::Invalid(_) => 3,
+            CliError::Daemon(error) if error.is_invalid_config() => 3,
             _ => 2,
         }
     }
@@ -288,6 +340,9 @@ pub async fn run_audit(
         changes.reappeared.len(),
         db.path().display()
     );
+    if config.notify.enabled() && changes.messages_queued > 0 {
+        send_outbox(&config, &mut db).await;
+    }
     if outcome.report.run.status == crate::report::RunStatus::Failed {
         return Err(CliError::Operational("no account could be collected".into()));
     }
@@ -622,4 +677,105 @@ fn parse_until(text: &str) -> Result<DateTime<Utc>, CliError> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
         .ok_or_else(|| CliError::Invalid(format!("--until {text:?}: expected YYYY-MM-DD or an RFC 3339 time")))
+}
+
+/// Sends what is due in the outbox after a one-off audit; a relay that is
+/// down is a warning, not a failed audit (the messages stay queued).
+async fn send_outbox(config: &Config, db: &mut Store) {
+    let sent = match crate::notify::Mailer::new(&config.notify) {
+        Ok(mailer) => {
+            crate::notify::flush(db, &mailer, &crate::notify::RetryPolicy::from_config(&config.notify.retry)).await
+        }
+        Err(error) => {
+            eprintln!("trustwarden: warning: messages stay queued: {error}");
+            return;
+        }
+    };
+    match sent {
+        Ok(report) => eprintln!(
+            "trustwarden: mail: {} sent, {} to retry, {} given up{}",
+            report.sent,
+            report.retrying,
+            report.abandoned,
+            if report.relay_unreachable { " (relay unreachable; queued messages wait)" } else { "" }
+        ),
+        Err(error) => eprintln!("trustwarden: warning: sending the outbox: {error}"),
+    }
+}
+
+/// `trustwarden daemon`.
+pub async fn run_daemon(config: &ConfigArgs, store: &StoreArgs) -> Result<u8, CliError> {
+    let Some(config_path) = config.config.clone() else {
+        return Err(CliError::Invalid("the daemon needs --config FILE (it reloads that file on SIGHUP)".into()));
+    };
+    crate::daemon::run(crate::daemon::DaemonOptions { config_path, db: store.db.clone() }).await?;
+    Ok(0)
+}
+
+/// `trustwarden outbox ...`.
+pub async fn run_outbox(config: &ConfigArgs, store: &StoreArgs, command: OutboxCommand) -> Result<u8, CliError> {
+    let config = load_config(config)?;
+    let mut db = open_store(&config, store)?;
+    match command {
+        OutboxCommand::List { state, kind, limit } => {
+            let filter = crate::store::MessageFilter {
+                state: state.map(|state| match state {
+                    OutboxState::Pending => crate::store::MessageState::Pending,
+                    OutboxState::Sent => crate::store::MessageState::Sent,
+                    OutboxState::Abandoned => crate::store::MessageState::Abandoned,
+                }),
+                kind,
+                run_id: None,
+                limit: Some(limit),
+            };
+            let mut out = io::stdout().lock();
+            for message in db.messages(&filter)? {
+                let state = match message.state() {
+                    crate::store::MessageState::Pending => match message.next_attempt {
+                        Some(at) => format!("pending (next {})", at.to_rfc3339()),
+                        None => "pending".into(),
+                    },
+                    crate::store::MessageState::Sent => {
+                        format!("sent {}", message.sent_at.map_or_else(String::new, |at| at.to_rfc3339()))
+                    }
+                    crate::store::MessageState::Abandoned => "abandoned".into(),
+                };
+                let mut line = format!(
+                    "#{}  {}  {}  to {}  {}  attempts {}  {}\n      {}",
+                    message.id,
+                    message.created.to_rfc3339(),
+                    message.kind,
+                    message.recipient,
+                    state,
+                    message.attempts,
+                    message.message_id,
+                    message.subject
+                );
+                if let Some(error) = message.last_error.as_ref().filter(|_| message.sent_at.is_none()) {
+                    line.push_str(&format!("\n      last error: {error}"));
+                }
+                writeln!(out, "{line}").map_err(|source| CliError::Io { path: "stdout".into(), source })?;
+            }
+        }
+        OutboxCommand::Retry { ids, no_send } => {
+            let queued = db.retry_messages(&ids, Utc::now())?;
+            println!("{queued} messages due now");
+            if !no_send {
+                let mailer = crate::notify::Mailer::new(&config.notify)?;
+                let policy = crate::notify::RetryPolicy::from_config(&config.notify.retry);
+                let report = crate::notify::flush(&mut db, &mailer, &policy).await?;
+                println!(
+                    "{} sent, {} to retry, {} given up{}",
+                    report.sent,
+                    report.retrying,
+                    report.abandoned,
+                    if report.relay_unreachable { "; the relay could not be reached" } else { "" }
+                );
+                if report.relay_unreachable || report.abandoned > 0 {
+                    return Ok(2);
+                }
+            }
+        }
+    }
+    Ok(0)
 }

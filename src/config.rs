@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::collect::{AccountScope, LiveOptions, SourceSpec};
+use crate::findings::Severity;
 use crate::policy::arn::is_account_id;
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -20,6 +21,13 @@ pub struct Config {
     pub rules: RulesConfig,
     pub store: StoreConfig,
     pub credentials: CredentialsConfig,
+    /// When the daemon audits and sends reminders.
+    pub schedule: ScheduleConfig,
+    pub daemon: DaemonConfig,
+    /// Email: the SMTP relay, the digest after each run, retries.
+    pub notify: NotifyConfig,
+    /// Access-key rotation reminders to each key's owner.
+    pub reminders: RemindersConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -103,6 +111,203 @@ impl Default for CredentialsConfig {
     }
 }
 
+/// `[schedule]`: cron expressions with seconds (`sec min hour day-of-month
+/// month day-of-week`), read in `timezone`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// An IANA time zone name (`Europe/Berlin`) or `UTC`.
+    pub timezone: String,
+    pub audit: String,
+    /// The reminder pass between audits; empty: reminders only after audits.
+    pub reminders: String,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig { timezone: "UTC".into(), audit: "0 0 2 * * *".into(), reminders: "0 0 9 * * *".into() }
+    }
+}
+
+impl ScheduleConfig {
+    /// The configured time zone (validated at load).
+    pub fn tz(&self) -> Result<chrono_tz::Tz, String> {
+        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| format!("{:?} is not an IANA time zone name", self.timezone))
+    }
+}
+
+/// How the daemon logs.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// `[daemon]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// On SIGTERM/SIGINT, how long a running audit may take to finish before it is cancelled.
+    pub shutdown_grace_secs: u64,
+    /// How often the outbox is checked for messages due to be sent.
+    pub outbox_interval_secs: u64,
+    pub log_format: LogFormat,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig { shutdown_grace_secs: 30, outbox_interval_secs: 60, log_format: LogFormat::Human }
+    }
+}
+
+/// `[notify]`: nothing is queued or sent unless `from` is set.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// The sender, `Name <address>` or `address`; its domain also names Message-IDs.
+    pub from: Option<String>,
+    pub smtp: SmtpConfig,
+    pub digest: DigestConfig,
+    pub retry: RetryConfig,
+}
+
+impl NotifyConfig {
+    pub fn enabled(&self) -> bool {
+        self.from.is_some()
+    }
+}
+
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Connect in clear, then STARTTLS (required, never skipped); port 587 by default.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS); port 465 by default.
+    Tls,
+    /// No TLS: allowed only for a relay on this machine; port 25 by default.
+    Plain,
+}
+
+/// `[notify.smtp]`. The password is never in this file: it comes from an
+/// environment variable or a file (systemd's LoadCredential).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default: 587 (starttls), 465 (tls), 25 (plain).
+    pub port: Option<u16>,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// A file holding the password; a relative name is looked up in
+    /// `$CREDENTIALS_DIRECTORY` (systemd LoadCredential), else the working directory.
+    pub password_file: Option<PathBuf>,
+    /// PEM certificates to trust besides the system's (a private relay's CA).
+    pub ca_file: Option<PathBuf>,
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: "localhost".into(),
+            port: None,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password_env: None,
+            password_file: None,
+            ca_file: None,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl SmtpConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::Plain => 25,
+        })
+    }
+}
+
+/// `[notify.digest]`: the summary sent after each run.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    /// Who gets it; empty: no digest.
+    pub recipients: Vec<String>,
+    /// Send one even when the run changed nothing.
+    pub send_when_unchanged: bool,
+    /// Active findings at least this severe are shown in full.
+    pub detail_severity: Severity,
+    /// At most this many findings per list (new, resolved, ...); the rest are counted.
+    pub max_listed: usize,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig {
+            recipients: Vec::new(),
+            send_when_unchanged: false,
+            detail_severity: Severity::Critical,
+            max_listed: 50,
+        }
+    }
+}
+
+/// `[notify.retry]`: a failed send is tried again after `initial_secs`,
+/// doubling up to `max_secs`, at most `max_attempts` times in all.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    pub initial_secs: u64,
+    pub max_secs: u64,
+    pub max_attempts: u32,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig { initial_secs: 60, max_secs: 3600, max_attempts: 48 }
+    }
+}
+
+/// `[reminders]`: each active access key's owner is told before its
+/// rotation deadline and once it is overdue, each reminder once.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemindersConfig {
+    pub enabled: bool,
+    /// Days before the deadline (the key's last rotation + the
+    /// access-key-not-rotated limit) a reminder goes out.
+    pub days_before: Vec<u32>,
+    /// Also remind once the deadline has passed.
+    pub overdue: bool,
+    /// A TOML table mapping a user ARN, a user name, or an owner-tag value
+    /// to an email address, for users whose owner tag is not an address.
+    pub owners_file: Option<PathBuf>,
+    /// Who is reminded when no owner is known; none: such keys are skipped.
+    pub fallback_recipient: Option<String>,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        RemindersConfig {
+            enabled: true,
+            days_before: vec![14, 7, 1],
+            overdue: true,
+            owners_file: None,
+            fallback_recipient: None,
+        }
+    }
+}
+
 /// Why a configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -161,6 +366,70 @@ impl Config {
         if self.credentials.owner_tag.is_empty() {
             return Err(invalid("credentials.owner_tag", "must name a tag key".into()));
         }
+        self.validate_daemon().map_err(|(field, message)| invalid(field, message))
+    }
+
+    /// The `[schedule]`, `[daemon]`, `[notify]` and `[reminders]` checks.
+    fn validate_daemon(&self) -> Result<(), (&'static str, String)> {
+        let schedule = &self.schedule;
+        let tz = schedule.tz().map_err(|e| ("schedule.timezone", e))?;
+        check_cron(&schedule.audit, tz).map_err(|e| ("schedule.audit", e))?;
+        if !schedule.reminders.trim().is_empty() {
+            check_cron(&schedule.reminders, tz).map_err(|e| ("schedule.reminders", e))?;
+        }
+        if self.daemon.outbox_interval_secs == 0 {
+            return Err(("daemon.outbox_interval_secs", "must be at least 1".into()));
+        }
+        let notify = &self.notify;
+        if let Some(from) = &notify.from {
+            crate::notify::check_mailbox(from).map_err(|e| ("notify.from", e))?;
+        }
+        let smtp = &notify.smtp;
+        if smtp.host.trim().is_empty() {
+            return Err(("notify.smtp.host", "must name the relay".into()));
+        }
+        if smtp.security == SmtpSecurity::Plain && !is_local_host(&smtp.host) {
+            return Err((
+                "notify.smtp.security",
+                format!("\"plain\" sends in clear and is allowed only for localhost, not {:?}", smtp.host),
+            ));
+        }
+        if smtp.password_env.is_some() && smtp.password_file.is_some() {
+            return Err(("notify.smtp.password_file", "give password_env or password_file, not both".into()));
+        }
+        let has_password = smtp.password_env.is_some() || smtp.password_file.is_some();
+        if has_password != smtp.username.is_some() {
+            return Err((
+                "notify.smtp.username",
+                "a username and a password (password_env or password_file) go together".into(),
+            ));
+        }
+        if smtp.timeout_secs == 0 {
+            return Err(("notify.smtp.timeout_secs", "must be at least 1".into()));
+        }
+        for recipient in &notify.digest.recipients {
+            crate::notify::check_mailbox(recipient).map_err(|e| ("notify.digest.recipients", e))?;
+        }
+        if !notify.enabled() && !notify.digest.recipients.is_empty() {
+            return Err(("notify.from", "digest recipients are set, so the sender must be too".into()));
+        }
+        let retry = &notify.retry;
+        if retry.initial_secs == 0 || retry.max_secs < retry.initial_secs {
+            return Err(("notify.retry", "needs 1 <= initial_secs <= max_secs".into()));
+        }
+        if retry.max_attempts == 0 {
+            return Err(("notify.retry.max_attempts", "must be at least 1".into()));
+        }
+        let reminders = &self.reminders;
+        let mut days = reminders.days_before.clone();
+        days.sort_unstable();
+        days.dedup();
+        if days.len() != reminders.days_before.len() {
+            return Err(("reminders.days_before", "lists a day twice".into()));
+        }
+        if let Some(fallback) = &reminders.fallback_recipient {
+            crate::notify::check_mailbox(fallback).map_err(|e| ("reminders.fallback_recipient", e))?;
+        }
         Ok(())
     }
 
@@ -172,6 +441,11 @@ impl Config {
             SourceSpec::Aws(_) => SourceSpec::Aws(self.live_options()),
             snapshot => snapshot,
         })
+    }
+
+    /// Whether `[notify]` is on and reminders are enabled.
+    pub fn reminders_enabled(&self) -> bool {
+        self.notify.enabled() && self.reminders.enabled
     }
 
     pub fn live_options(&self) -> LiveOptions {
@@ -188,6 +462,25 @@ impl Config {
             credential_report_timeout: Duration::from_secs(self.aws.credential_report_timeout_secs),
         }
     }
+}
+
+/// Checks a cron expression with seconds, as the daemon's scheduler reads it.
+fn check_cron(expression: &str, tz: chrono_tz::Tz) -> Result<(), String> {
+    tokio_cron_scheduler::Job::new_async_tz(expression, tz, |_, _| Box::pin(async {})).map(|_| ()).map_err(|_| {
+        format!(
+            "{expression:?} is not a cron expression with seconds (\"sec min hour day-of-month month day-of-week\")"
+        )
+    })
+}
+
+/// `localhost` or a loopback address: the only hosts plain SMTP may go to.
+fn is_local_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -214,5 +507,46 @@ mod tests {
         let e = parse("[aws]\nconcurrency = \"eight\"\n").unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("concurrency"), "{e}");
         assert!(parse("source = \"ftp:x\"").unwrap_err().to_string().contains("source"));
+    }
+
+    #[test]
+    fn the_example_documents_the_defaults() {
+        let example = parse(include_str!("../examples/trustwarden.toml")).unwrap();
+        assert_eq!(Config { source: None, ..example }, Config::default());
+    }
+
+    #[test]
+    fn daemon_and_notify_settings_are_checked() {
+        let field = |text: &str| match parse(text).unwrap_err() {
+            ConfigError::Invalid { field, .. } => field,
+            other => panic!("{other}"),
+        };
+        assert_eq!(field("[schedule]\ntimezone = \"Mars/Olympus\""), "schedule.timezone");
+        assert_eq!(field("[schedule]\naudit = \"0 2 * * *\""), "schedule.audit");
+        assert_eq!(field("[notify]\nfrom = \"nobody\""), "notify.from");
+        assert_eq!(field("[notify.digest]\nrecipients = [\"a@example.com\"]"), "notify.from");
+        assert_eq!(
+            field(
+                "[notify]\nfrom = \"a@example.com\"\n[notify.smtp]\nhost = \"smtp.example.com\"\nsecurity = \"plain\""
+            ),
+            "notify.smtp.security"
+        );
+        assert_eq!(field("[notify.smtp]\nusername = \"u\""), "notify.smtp.username");
+        assert_eq!(
+            field("[notify.smtp]\nusername = \"u\"\npassword_env = \"P\"\npassword_file = \"p\""),
+            "notify.smtp.password_file"
+        );
+        assert_eq!(field("[notify.retry]\ninitial_secs = 10\nmax_secs = 5"), "notify.retry");
+        assert_eq!(field("[reminders]\ndays_before = [7, 7]"), "reminders.days_before");
+        assert_eq!(field("[reminders]\nfallback_recipient = \"x\""), "reminders.fallback_recipient");
+        for local in ["localhost", "127.0.0.1", "::1", "[::1]"] {
+            let text = format!("[notify.smtp]\nhost = \"{local}\"\nsecurity = \"plain\"");
+            assert!(parse(&text).is_ok(), "{local}");
+        }
+        assert!(check_cron("0 0 2 * * Mon-Fri", chrono_tz::UTC).is_ok());
+        assert!(check_cron("nightly", chrono_tz::UTC).is_err());
+        let c = parse("[schedule]\ntimezone = \"Europe/Berlin\"\naudit = \"*/5 * * * * *\"\nreminders = \"\"").unwrap();
+        assert_eq!(c.schedule.tz().unwrap(), chrono_tz::Europe::Berlin);
+        assert_eq!(c.notify.smtp.port(), 587);
     }
 }

@@ -5,8 +5,10 @@
 //! results, a suppression and the findings it archives) are one transaction,
 //! so a crash at any moment leaves the previous state intact.
 
+mod delivery;
 mod findings;
 mod glob;
+mod keys;
 mod outbox;
 mod runs;
 mod schema;
@@ -23,6 +25,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::findings::{Severity, Status};
 
+pub use delivery::RecordedRun;
 pub use findings::{FindingDetail, FindingFilter, HistoryEntry};
 pub use outbox::{MessageFilter, MessageState, NewMessage, OutboxMessage};
 pub use runs::{AccountState, RunAccount, RunCounts, RunRecord, RunResult, RunStatus, RunSummary, SeverityCounts};

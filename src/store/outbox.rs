@@ -136,7 +136,7 @@ impl RawMessage {
     }
 }
 
-fn dedupe_key_seen(conn: &Connection, ctx: Ctx<'_>, key: &str) -> Result<bool, StoreError> {
+pub(super) fn dedupe_key_seen(conn: &Connection, ctx: Ctx<'_>, key: &str) -> Result<bool, StoreError> {
     conn.prepare_cached("SELECT 1 FROM outbox WHERE dedupe_key = ?1")
         .and_then(|mut stmt| stmt.query_row([key], |_| Ok(())).optional())
         .map(|found| found.is_some())

@@ -293,7 +293,7 @@ impl Store {
     }
 }
 
-fn record(
+pub(super) fn record(
     conn: &Connection,
     ctx: Ctx<'_>,
     run: &RunRecord,

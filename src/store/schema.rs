@@ -18,9 +18,9 @@ pub(super) struct Migration {
 }
 
 /// The newest schema this code knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
-pub(super) const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: V1 }];
+pub(super) const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: V1 }, Migration { version: 2, sql: V2 }];
 
 /// Runs, their per-account outcomes, findings with history, suppressions and
 /// the outbox. Tables are STRICT so a wrongly typed value is an error, not a
@@ -130,6 +130,23 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_attempt, id) WHERE sent_at IS NULL AND next_attempt IS NOT NULL;
 "#;
 
+/// Each active access key's rotation deadline as the latest run that
+/// collected its account saw it: what the reminder pass reads between runs.
+const V2: &str = r#"
+CREATE TABLE key_deadlines (
+    account      TEXT NOT NULL,
+    user_name    TEXT NOT NULL,
+    user_arn     TEXT NOT NULL,
+    credential   TEXT NOT NULL CHECK (credential IN ('access_key_1', 'access_key_2')),
+    last_rotated TEXT NOT NULL,
+    -- YYYY-MM-DD: the last day the key is within its rotation limit.
+    due          TEXT NOT NULL,
+    owner        TEXT,
+    run_id       TEXT NOT NULL REFERENCES runs (id),
+    PRIMARY KEY (account, user_arn, credential)
+) STRICT;
+"#;
+
 pub(super) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0))
 }
@@ -187,12 +204,10 @@ mod tests {
         ];
         let error = Store::open_with(&path, &broken).unwrap_err();
         assert!(matches!(error, StoreError::Migration { version: 2, .. }), "{error}");
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
-        let extra: i64 = store
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'extra'", [], |row| row.get(0))
-            .unwrap();
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        let extra: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'extra'", [], |row| row.get(0)).unwrap();
         assert_eq!(extra, 0);
     }
 

@@ -1,6 +1,7 @@
 //! Real components for integration tests: a moto server standing in for AWS,
 //! run from the cached virtualenv that scripts/setup-test-env.sh installs,
-//! and the seed script that fills it with an organization.
+//! and the seed script that fills it with an organization; an aiosmtpd mail
+//! server (`smtp`) and the daemon as a child process (`daemon`).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -119,3 +119,15 @@ impl Drop for SmtpSink {
         let _ = self.child.wait();
     }
 }
+
+/// A throwaway CA and a certificate for localhost / 127.0.0.1 it signed,
+/// written to `dir`: returns (CA certificate, server certificate, server key).
+pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let status = Command::new(venv().join("bin/python"))
+        .arg(repo_path("tests/support/make_certs.py"))
+        .arg(dir)
+        .status()
+        .expect("run make_certs.py");
+    assert!(status.success(), "make_certs.py failed: {status}");
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
