@@ -78,8 +78,38 @@ pub struct ZoneConfig {
     pub trusted_accounts: Vec<String>,
     /// GitHub organizations whose repositories may assume roles over OIDC.
     pub trusted_github_orgs: Vec<String>,
+    /// EKS OIDC issuer ids (`oidc.eks.REGION.amazonaws.com/id/ID`: the ID) of your own clusters.
+    pub trusted_eks_issuers: Vec<String>,
+    /// Cognito identity pool ids (`REGION:GUID`) of your own applications.
+    pub trusted_cognito_pools: Vec<String>,
+    /// GitLab groups whose projects may assume roles.
+    pub trusted_gitlab_groups: Vec<String>,
+    /// HCP Terraform organizations whose workspaces may assume roles.
+    pub trusted_terraform_organizations: Vec<String>,
+    /// Bitbucket workspaces whose pipelines may assume roles.
+    pub trusted_bitbucket_workspaces: Vec<String>,
+    /// CircleCI organization ids whose jobs may assume roles.
+    pub trusted_circleci_orgs: Vec<String>,
+    /// OIDC audiences (client ids) of your own applications, for other issuers.
+    pub trusted_oidc_audiences: Vec<String>,
     /// Treat IAM Identity Center sign-in as outside the zone.
     pub identity_center_is_external: bool,
+}
+
+impl ZoneConfig {
+    /// The trusted-identity lists by the name the issuer table uses for them.
+    pub fn trusted_lists(&self) -> [(&'static str, &[String]); 8] {
+        [
+            ("trusted_github_orgs", &self.trusted_github_orgs),
+            ("trusted_eks_issuers", &self.trusted_eks_issuers),
+            ("trusted_cognito_pools", &self.trusted_cognito_pools),
+            ("trusted_gitlab_groups", &self.trusted_gitlab_groups),
+            ("trusted_terraform_organizations", &self.trusted_terraform_organizations),
+            ("trusted_bitbucket_workspaces", &self.trusted_bitbucket_workspaces),
+            ("trusted_circleci_orgs", &self.trusted_circleci_orgs),
+            ("trusted_oidc_audiences", &self.trusted_oidc_audiences),
+        ]
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

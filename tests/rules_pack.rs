@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use trustwarden::findings::Severity;
 use trustwarden::rules::{
     AccessKeyNeverUsedParameters, AccessKeyNotRotatedParameters, AccessKeyUnusedParameters,
-    ChainToPrivilegedParameters, ConfusedDeputyParameters, ExternalAccessParameters, OidcTrustWithoutSubParameters,
-    PasswordUnusedParameters, RoleUnusedParameters, RootUsedRecentlyParameters, RuleKind, RuleKindName, RuleOverride,
-    RulePack, RulesError, WeakPasswordPolicyParameters,
+    ChainToPrivilegedParameters, ConfusedDeputyParameters, ExternalAccessParameters, IdentityBrokerParameters,
+    OidcTrustWithoutSubParameters, PasswordUnusedParameters, RoleUnusedParameters, RootUsedRecentlyParameters,
+    RuleKind, RuleKindName, RuleOverride, RulePack, RulesError, WeakPasswordPolicyParameters,
 };
 
-const IDS: [&str; 15] = [
+const IDS: [&str; 17] = [
     "external-access",
     "chain-to-privileged",
     "oidc-trust-without-sub",
@@ -29,6 +29,8 @@ const IDS: [&str; 15] = [
     "root-used-recently",
     "weak-password-policy",
     "role-unused",
+    "identity-broker",
+    "mfa-condition-pitfall",
 ];
 
 fn root() -> &'static Path {
@@ -40,11 +42,11 @@ fn fixtures(name: &str) -> PathBuf {
 }
 
 #[test]
-fn builtin_pack_has_the_fifteen_rules_each_of_its_own_kind() {
+fn builtin_pack_has_the_seventeen_rules_each_of_its_own_kind() {
     let pack = RulePack::builtin();
     let ids: BTreeSet<&str> = pack.iter().map(|rule| rule.id.as_str()).collect();
     assert_eq!(ids, IDS.into_iter().collect());
-    assert_eq!(pack.len(), 15);
+    assert_eq!(pack.len(), 17);
     for rule in &pack {
         assert_eq!(rule.kind.name().as_str(), rule.id, "the built-in rule {} is its kind's default", rule.id);
         assert!(rule.enabled, "{}", rule.id);
@@ -137,8 +139,15 @@ fn builtin_parameters_are_the_defaults() {
             exempt_path_prefixes: vec!["/aws-service-role/".into(), "/aws-reserved/".into()],
         })
     );
-    for id in ["two-active-access-keys", "console-without-mfa", "root-access-key", "root-without-mfa"] {
-        assert!(kind(id).parameters().is_empty(), "{id}");
+    assert_eq!(kind("identity-broker"), RuleKind::IdentityBroker(IdentityBrokerParameters { min_roles: 10 }));
+    for id in [
+        "two-active-access-keys",
+        "console-without-mfa",
+        "root-access-key",
+        "root-without-mfa",
+        "mfa-condition-pitfall",
+    ] {
+        assert!(kind(id).parameters().unwrap().is_empty(), "{id}");
     }
     let ChainToPrivilegedParameters { privileged_actions, max_hops } = ChainToPrivilegedParameters::default();
     assert_eq!((privileged_actions.len(), privileged_actions[0].as_str(), max_hops), (8, "*:*", 6));
@@ -159,7 +168,48 @@ fn rules_directory_is_the_builtin_pack() {
         on_disk.file = embedded.file.clone();
         assert_eq!(&on_disk, embedded);
     }
+    assert_eq!(loaded.oidc_issuers(), builtin.oidc_issuers(), "rules/oidc-issuers.toml is the built-in issuer table");
     assert!(RulePack::validate_dir(&dir).is_empty());
+}
+
+/// A rules directory's oidc-issuers.toml replaces the built-in issuer table
+/// (a new CI provider is data), and is checked like a rule file.
+#[test]
+fn a_rules_directory_may_bring_its_own_issuer_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = std::fs::read_to_string(root().join("rules/oidc-trust-without-sub.toml")).unwrap();
+    std::fs::write(dir.path().join("oidc-trust-without-sub.toml"), rule).unwrap();
+    let table = r#"
+[[issuer]]
+name = "Buildkite"
+urls = ["agent.buildkite.com"]
+shared = true
+owners = "trusted_buildkite_orgs"
+binding = [{ claim = "sub", shape = "organization:{owner}:{any}" }]
+severity = { unbound = "critical", foreign = "critical", audience = "low" }
+
+[[issuer]]
+name = "Other"
+urls = ["*"]
+owners = "trusted_oidc_audiences"
+binding = [{ claim = "aud", shape = "{owner}" }]
+severity = { unbound = "high", foreign = "high", audience = "low" }
+"#;
+    std::fs::write(dir.path().join("oidc-issuers.toml"), table).unwrap();
+    let pack = RulePack::load_dir(dir.path()).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(pack.len(), 1, "the issuer table is not a rule");
+    let names: Vec<String> = pack.oidc_issuers().issuers().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names, ["Buildkite", "Other"]);
+
+    std::fs::write(dir.path().join("oidc-issuers.toml"), table.replace("{owner}:{any}", "{owner}:{repo}")).unwrap();
+    let errors = RulePack::validate_dir(dir.path());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].line(), errors[0].field()), (Some(2), Some("issuer[0].binding[0].shape")), "{}", errors[0]);
+    assert!(RulePack::load_dir(dir.path()).is_err());
+    std::fs::write(dir.path().join("oidc-issuers.toml"), table.replace("shared = true", "shared = true\ncolour = 1"))
+        .unwrap();
+    let errors = RulePack::validate_dir(dir.path());
+    assert!(errors[0].to_string().contains("unknown field `colour`"), "{}", errors[0]);
 }
 
 #[test]
@@ -178,7 +228,7 @@ fn validate_reports_every_broken_file_with_line_and_field() {
              `chain-to-privileged`, `oidc-trust-without-sub`, `confused-deputy`, `access-key-not-rotated`, \
              `access-key-unused`, `access-key-never-used`, `two-active-access-keys`, `console-without-mfa`, \
              `password-unused`, `root-access-key`, `root-without-mfa`, `root-used-recently`, \
-             `weak-password-policy`, `role-unused`",
+             `weak-password-policy`, `role-unused`, `identity-broker`, `mfa-condition-pitfall`",
             "role-unused.toml:3:21: invalid basic string, expected `\"`",
             "root-without-mfa.toml:9:1: owner: unknown field `owner`, expected one of `id`, `title`, `severity`, \
              `kind`, `enabled`, `parameters`, `description`, `remediation`, `references`",

@@ -1,18 +1,26 @@
 //! Data-driven trust-graph tests: every line of tests/cases/trust/*.jsonl is a
-//! small organization (a target role's trust policy, optional other roles and
-//! identity providers) and the exact trust findings it must give. Each case
-//! is written out as a snapshot directory and audited through the real
+//! small organization (a target role's trust policy, optional other roles,
+//! users and identity providers) and the exact findings it must give. Each
+//! case is written out as a snapshot directory and audited through the real
 //! snapshot reader, graph and rules, so adding a case needs no code.
 //!
-//! Case fields (README of tests/cases/trust):
+//! Case fields:
 //!   id, note, trust (the trust policy of arn:aws:iam::111111111111:role/target),
-//!   targetPolicies (inline identity policies of the target), roles ([{arn, trust,
-//!   policies}] elsewhere in the zone), oidcProviders / samlProviders (provider
-//!   ARNs that exist in 111111111111), organization (default true: o-test000001 =
-//!   111111111111 and 222222222222; false: the collected accounts are the zone),
-//!   config (trusted_accounts, trusted_github_orgs, identity_center_is_external),
-//!   expected ([{rule, severity, principal, resource?, classes?, is_public?,
-//!   status?, hops?}]: exactly the trust findings, in any order).
+//!   targetPolicies (inline identity policies of the target), targetBoundary
+//!   (its permissions boundary document), roles ([{arn, trust, policies,
+//!   boundary}] elsewhere), users ([{arn, policies, boundary, groups}]),
+//!   groups ([{arn, policies}]), managedPolicies ([{arn, document}]: customer
+//!   managed policies attached to nothing), oidcProviders / samlProviders
+//!   (provider ARNs that exist in 111111111111; when both are empty the
+//!   account's providers are unknown), organization (default true:
+//!   o-test000001 = 111111111111 and 222222222222; false: the collected
+//!   accounts are the zone), config (trusted_accounts, trusted_github_orgs,
+//!   identity_center_is_external, trusted: {list: [...]} for the trusted lists
+//!   of oidc-trust-without-sub, rules: {rule id: {enabled, severity,
+//!   parameters}}), expected ([{rule, severity, principal?, resource?,
+//!   classes?, is_public?, status?, hops?}]: exactly the findings of the trust
+//!   rules, identity-broker and mfa-condition-pitfall, in any order; no
+//!   principal: the finding has none; resource defaults to the target).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -24,10 +32,17 @@ use trustwarden::audit::analyse;
 use trustwarden::collect::{SourceSpec, collect};
 use trustwarden::config::Config;
 use trustwarden::findings::Finding;
-use trustwarden::rules::RulePack;
+use trustwarden::rules::{RuleOverride, RulePack};
 
 const TARGET: &str = "arn:aws:iam::111111111111:role/target";
-const TRUST_RULES: [&str; 4] = ["external-access", "oidc-trust-without-sub", "confused-deputy", "chain-to-privileged"];
+const CHECKED_RULES: [&str; 6] = [
+    "external-access",
+    "oidc-trust-without-sub",
+    "confused-deputy",
+    "chain-to-privileged",
+    "identity-broker",
+    "mfa-condition-pitfall",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -39,7 +54,15 @@ struct Case {
     #[serde(default)]
     target_policies: Vec<Value>,
     #[serde(default)]
+    target_boundary: Option<Value>,
+    #[serde(default)]
     roles: Vec<ExtraRole>,
+    #[serde(default)]
+    users: Vec<ExtraUser>,
+    #[serde(default)]
+    groups: Vec<ExtraGroup>,
+    #[serde(default)]
+    managed_policies: Vec<ExtraManagedPolicy>,
     #[serde(default)]
     oidc_providers: Vec<String>,
     #[serde(default)]
@@ -62,6 +85,35 @@ struct ExtraRole {
     trust: Value,
     #[serde(default)]
     policies: Vec<Value>,
+    #[serde(default)]
+    boundary: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtraUser {
+    arn: String,
+    #[serde(default)]
+    policies: Vec<Value>,
+    #[serde(default)]
+    boundary: Option<Value>,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtraGroup {
+    arn: String,
+    #[serde(default)]
+    policies: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtraManagedPolicy {
+    arn: String,
+    document: Value,
 }
 
 #[derive(Deserialize, Default)]
@@ -73,6 +125,10 @@ struct ZoneSettings {
     trusted_github_orgs: Vec<String>,
     #[serde(default)]
     identity_center_is_external: bool,
+    #[serde(default)]
+    trusted: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    rules: BTreeMap<String, RuleOverride>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -80,7 +136,7 @@ struct ZoneSettings {
 struct Expected {
     rule: String,
     severity: String,
-    principal: String,
+    principal: Option<String>,
     resource: Option<String>,
     classes: Option<Vec<String>>,
     is_public: Option<bool>,
@@ -88,27 +144,115 @@ struct Expected {
     hops: Option<usize>,
 }
 
-fn role_detail(arn: &str, trust: &Value, policies: &[Value]) -> Value {
-    let name = arn.rsplit('/').next().unwrap_or(arn);
-    let path = arn.split_once(":role").map_or("/", |(_, rest)| rest.rsplit_once('/').map_or("/", |(p, _)| p));
-    let path = if path.is_empty() { "/".to_string() } else { format!("{path}/") };
+/// The name, path and account of an IAM ARN (`arn:aws:iam::A:role/p/name`).
+fn split_arn(arn: &str) -> (String, String, String) {
+    let account = arn.split(':').nth(4).expect("an IAM ARN has an account").to_string();
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+    let after_kind = resource.split_once('/').map_or("", |(_, rest)| rest);
+    let (path, name) =
+        after_kind.rsplit_once('/').map_or(("/".to_string(), after_kind), |(p, n)| (format!("/{p}/"), n));
+    (name.to_string(), path, account)
+}
+
+fn inline(policies: &[Value]) -> Vec<Value> {
+    policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json!({"PolicyName": format!("inline-{i}"), "PolicyDocument": p}))
+        .collect()
+}
+
+/// A customer managed policy as get-account-authorization-details lists it.
+fn managed_policy(arn: &str, document: &Value, boundary_uses: u32) -> Value {
+    let (name, path, _) = split_arn(arn);
     json!({
+        "PolicyName": name, "PolicyId": format!("ANPA{:0>17}", name.len()), "Arn": arn, "Path": path,
+        "DefaultVersionId": "v1", "AttachmentCount": 0, "PermissionsBoundaryUsageCount": boundary_uses,
+        "IsAttachable": true, "CreateDate": "2026-01-01T00:00:00Z", "UpdateDate": "2026-01-01T00:00:00Z",
+        "PolicyVersionList": [{"Document": document, "VersionId": "v1", "IsDefaultVersion": true, "CreateDate": "2026-01-01T00:00:00Z"}]
+    })
+}
+
+/// The boundary reference of a principal, and the managed policy it names.
+fn boundary(owner_arn: &str, document: Option<&Value>) -> (Option<Value>, Option<Value>) {
+    let Some(document) = document else { return (None, None) };
+    let (name, _, account) = split_arn(owner_arn);
+    let arn = format!("arn:aws:iam::{account}:policy/{name}-boundary");
+    let reference = json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn});
+    (Some(reference), Some(managed_policy(&arn, document, 1)))
+}
+
+fn role_detail(arn: &str, trust: &Value, policies: &[Value], boundary: Option<Value>) -> Value {
+    let (name, path, _) = split_arn(arn);
+    let mut role = json!({
         "Path": path, "RoleName": name, "RoleId": format!("AROA{:0>17}", name.len()), "Arn": arn,
         "CreateDate": "2026-01-01T00:00:00Z", "AssumeRolePolicyDocument": trust,
-        "InstanceProfileList": [],
-        "RolePolicyList": policies.iter().enumerate().map(|(i, p)| json!({"PolicyName": format!("inline-{i}"), "PolicyDocument": p})).collect::<Vec<_>>(),
+        "InstanceProfileList": [], "RolePolicyList": inline(policies),
         "AttachedManagedPolicies": [], "Tags": [], "RoleLastUsed": {}
+    });
+    if let Some(b) = boundary {
+        role["PermissionsBoundary"] = b;
+    }
+    role
+}
+
+fn user_detail(user: &ExtraUser, boundary: Option<Value>) -> Value {
+    let (name, path, _) = split_arn(&user.arn);
+    let mut detail = json!({
+        "Path": path, "UserName": name, "UserId": format!("AIDA{:0>17}", name.len()), "Arn": user.arn,
+        "CreateDate": "2026-01-01T00:00:00Z", "UserPolicyList": inline(&user.policies),
+        "GroupList": user.groups, "AttachedManagedPolicies": [], "Tags": []
+    });
+    if let Some(b) = boundary {
+        detail["PermissionsBoundary"] = b;
+    }
+    detail
+}
+
+fn group_detail(group: &ExtraGroup) -> Value {
+    let (name, path, _) = split_arn(&group.arn);
+    json!({
+        "Path": path, "GroupName": name, "GroupId": format!("AGPA{:0>17}", name.len()), "Arn": group.arn,
+        "CreateDate": "2026-01-01T00:00:00Z", "GroupPolicyList": inline(&group.policies),
+        "AttachedManagedPolicies": []
     })
+}
+
+/// One account's get-account-authorization-details, being assembled.
+#[derive(Default)]
+struct AccountDetails {
+    users: Vec<Value>,
+    groups: Vec<Value>,
+    roles: Vec<Value>,
+    policies: Vec<Value>,
 }
 
 const REPORT_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
 
 fn write_snapshot(case: &Case, dir: &Path) {
-    let mut accounts: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    accounts.entry("111111111111".into()).or_default().push(role_detail(TARGET, &case.trust, &case.target_policies));
+    let mut accounts: BTreeMap<String, AccountDetails> = BTreeMap::new();
+    let (reference, policy) = boundary(TARGET, case.target_boundary.as_ref());
+    let target = accounts.entry("111111111111".into()).or_default();
+    target.roles.push(role_detail(TARGET, &case.trust, &case.target_policies, reference));
+    target.policies.extend(policy);
     for role in &case.roles {
-        let account = role.arn.split(':').nth(4).expect("role ARN has an account").to_string();
-        accounts.entry(account).or_default().push(role_detail(&role.arn, &role.trust, &role.policies));
+        let (reference, policy) = boundary(&role.arn, role.boundary.as_ref());
+        let account = accounts.entry(split_arn(&role.arn).2).or_default();
+        account.roles.push(role_detail(&role.arn, &role.trust, &role.policies, reference));
+        account.policies.extend(policy);
+    }
+    for user in &case.users {
+        let (reference, policy) = boundary(&user.arn, user.boundary.as_ref());
+        let account = accounts.entry(split_arn(&user.arn).2).or_default();
+        account.users.push(user_detail(user, reference));
+        account.policies.extend(policy);
+    }
+    for group in &case.groups {
+        accounts.entry(split_arn(&group.arn).2).or_default().groups.push(group_detail(group));
+    }
+    for policy in &case.managed_policies {
+        let account = accounts.entry(split_arn(&policy.arn).2).or_default();
+        account.policies.push(managed_policy(&policy.arn, &policy.document, 0));
     }
     if case.organization {
         let members: Vec<Value> = ["111111111111", "222222222222"]
@@ -120,10 +264,10 @@ fn write_snapshot(case: &Case, dir: &Path) {
         accounts.entry("222222222222".into()).or_default();
     }
     fs::write(dir.join("snapshot.json"), r#"{"collected_at": "2026-11-20T06:00:00Z", "source": "test"}"#).unwrap();
-    for (account, roles) in accounts {
+    for (account, details) in accounts {
         let account_dir = dir.join(&account);
         fs::create_dir_all(&account_dir).unwrap();
-        let details = json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": []});
+        let details = json!({"UserDetailList": details.users, "GroupDetailList": details.groups, "RoleDetailList": details.roles, "Policies": details.policies});
         fs::write(account_dir.join("authorization-details.json"), details.to_string()).unwrap();
         let root = format!(
             "<root_account>,arn:aws:iam::{account}:root,2020-01-01T00:00:00+00:00,not_supported,2026-01-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
@@ -150,8 +294,7 @@ fn describe(f: &Finding) -> String {
 }
 
 fn check(case: &Case, findings: &[Finding]) -> Result<(), String> {
-    let trust: Vec<&Finding> = findings.iter().filter(|f| TRUST_RULES.contains(&f.rule.as_str())).collect();
-    let mut unmatched: Vec<&Finding> = trust.clone();
+    let mut unmatched: Vec<&Finding> = findings.iter().filter(|f| CHECKED_RULES.contains(&f.rule.as_str())).collect();
     let mut problems = Vec::new();
     for e in &case.expected {
         let resource = e.resource.as_deref().unwrap_or(TARGET);
@@ -159,10 +302,11 @@ fn check(case: &Case, findings: &[Finding]) -> Result<(), String> {
             f.rule == e.rule
                 && f.severity.as_str() == e.severity
                 && f.resource == resource
-                && f.principal.as_deref() == Some(e.principal.as_str())
+                && f.principal == e.principal
         });
         let Some(position) = position else {
-            problems.push(format!("missing: {} {} {resource} <- {}", e.rule, e.severity, e.principal));
+            let principal = e.principal.as_deref().unwrap_or("-");
+            problems.push(format!("missing: {} {} {resource} <- {principal}", e.rule, e.severity));
             continue;
         };
         let f = unmatched.remove(position);
@@ -188,8 +332,25 @@ fn check(case: &Case, findings: &[Finding]) -> Result<(), String> {
             problems.push(format!("{}: path {:?}", describe(f), f.path));
         }
     }
-    problems.extend(unmatched.iter().map(|f| format!("unexpected: {}", describe(f))));
+    problems.extend(unmatched.iter().map(|f| format!("unexpected: {} ({})", describe(f), f.explanation)));
     if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+}
+
+/// The built-in pack with the case's trusted lists and rule changes.
+fn pack_for(case: &Case, builtin: &RulePack) -> Result<RulePack, String> {
+    let mut pack = builtin.clone();
+    let mut trusted = toml::Table::new();
+    for (list, values) in &case.config.trusted {
+        trusted.insert(list.clone(), toml::Value::Array(values.iter().cloned().map(toml::Value::String).collect()));
+    }
+    if !trusted.is_empty() {
+        let changes = RuleOverride { parameters: trusted, ..RuleOverride::default() };
+        pack.apply_override("oidc-trust-without-sub", &changes).map_err(|e| e.to_string())?;
+    }
+    for (id, changes) in &case.config.rules {
+        pack.apply_override(id, changes).map_err(|e| e.to_string())?;
+    }
+    Ok(pack)
 }
 
 #[tokio::test]
@@ -201,7 +362,7 @@ async fn every_trust_case_gives_exactly_its_findings() {
         .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .collect();
     files.sort();
-    let pack = RulePack::builtin();
+    let builtin = RulePack::builtin();
     let (mut total, mut failures) = (0, Vec::new());
     let mut ids = std::collections::HashSet::new();
     for file in files {
@@ -222,6 +383,7 @@ async fn every_trust_case_gives_exactly_its_findings() {
                 n + 1,
                 case.id
             );
+            let pack = pack_for(&case, &builtin).unwrap_or_else(|e| panic!("{name}:{}: {}: {e}", n + 1, case.id));
             let mut config = Config::default();
             config.zone.trusted_accounts = case.config.trusted_accounts.clone();
             config.zone.trusted_github_orgs = case.config.trusted_github_orgs.clone();

@@ -233,16 +233,35 @@ pub struct Request {
 
 impl Request {
     pub fn new(caller: Caller, action: &str, resource: &str, resource_account: Option<&str>, context: Context) -> Self {
+        let mut request = Request {
+            get_caller_identity: action.eq_ignore_ascii_case("sts:GetCallerIdentity"),
+            caller,
+            action: action.into(),
+            resource: Box::default(),
+            resource_account: None,
+            context,
+            resource_policy_kind: ResourcePolicyKind::Ordinary,
+        };
+        request.set_resource(resource, resource_account);
+        request
+    }
+
+    /// The same request on another resource, as [`Request::new`] would make
+    /// it. Asking one caller about many resources this way keeps the caller
+    /// and its context instead of cloning them for every question (the trust
+    /// graph asks each principal about every role it may assume).
+    pub fn set_resource(&mut self, resource: &str, resource_account: Option<&str>) {
         let arn = Arn::parse(resource);
-        let resource_account = resource_account
+        self.resource_account = resource_account
             .map(Into::into)
             .or_else(|| arn.filter(|a| !a.account.is_empty()).map(|a| a.account.into()))
-            .or_else(|| caller.account().map(Into::into));
+            .or_else(|| self.caller.account().map(Into::into));
+        let action = &*self.action;
         let (service, _) = action.split_once(':').unwrap_or((action, ""));
         let is = |name: &str| action.eq_ignore_ascii_case(name);
         let on_role = arn.is_some_and(|a| a.service == "iam" && a.resource.starts_with("role/"));
         let assume = action.get(..14).is_some_and(|p| p.eq_ignore_ascii_case("sts:AssumeRole"));
-        let resource_policy_kind = if on_role && is("sts:SetSourceIdentity") {
+        self.resource_policy_kind = if on_role && is("sts:SetSourceIdentity") {
             ResourcePolicyKind::BothMustAllow
         } else if (on_role && (assume || is("sts:TagSession")))
             || arn.is_some_and(|a| {
@@ -253,15 +272,7 @@ impl Request {
         } else {
             ResourcePolicyKind::Ordinary
         };
-        Request {
-            get_caller_identity: action.eq_ignore_ascii_case("sts:GetCallerIdentity"),
-            caller,
-            action: action.into(),
-            resource: resource.into(),
-            resource_account,
-            context,
-            resource_policy_kind,
-        }
+        self.resource = resource.into();
     }
 
     /// Same account when the caller is an AWS principal of the resource's account.
@@ -303,6 +314,28 @@ mod tests {
         assert_eq!(t.resource_policy_kind, ResourcePolicyKind::MustAllow);
         let k = Request::new(caller, "KMS:Decrypt", "arn:aws:kms:us-east-1:111111111111:key/1", None, Context::new());
         assert_eq!(k.resource_policy_kind, ResourcePolicyKind::MustAllow);
+    }
+
+    #[test]
+    fn set_resource_is_new_on_that_resource() {
+        let caller = Caller::parse("arn:aws:iam::111111111111:user/u").unwrap();
+        let context = Context::new().with("aws:SourceIp", "10.0.0.1");
+        let mut reused = Request::new(caller.clone(), "sts:AssumeRole", "*", None, context.clone());
+        for (resource, account) in [
+            ("arn:aws:iam::222222222222:role/x", None),
+            ("arn:aws:iam::111111111111:role/y", None),
+            ("arn:aws:s3:::bucket/key", None),
+            ("arn:aws:iam::222222222222:role/z", Some("333333333333")),
+            ("*", None),
+        ] {
+            reused.set_resource(resource, account);
+            let fresh = Request::new(caller.clone(), "sts:AssumeRole", resource, account, context.clone());
+            assert_eq!(
+                (&reused.resource, &reused.resource_account, reused.resource_policy_kind, reused.is_same_account()),
+                (&fresh.resource, &fresh.resource_account, fresh.resource_policy_kind, fresh.is_same_account()),
+                "{resource}"
+            );
+        }
     }
 
     #[test]

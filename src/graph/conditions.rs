@@ -35,8 +35,9 @@ pub const CALLER_CHOSEN_KEYS: &[&str] = &[
     "aws:viaawsservice",
 ];
 
-/// Keys an outside AWS principal also controls: the tags on its own principal.
-pub const OUTSIDER_CHOSEN_KEYS: &[&str] = &["aws:principaltag/"];
+/// Keys an outside AWS principal also controls: the tags on its own
+/// principal, and which of its own users or roles makes the call.
+pub const OUTSIDER_CHOSEN_KEYS: &[&str] = &["aws:principaltag/", "aws:principaltype", "aws:userid", "aws:username"];
 
 /// Classify a condition key (any case).
 pub fn classify(key: &str) -> ConditionClass {

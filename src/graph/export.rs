@@ -49,7 +49,9 @@ impl TrustGraph {
         Ok(keep)
     }
 
-    /// JSON: `{"nodes": [...], "edges": [{"from", "to", "action", "conditions", "evidence"}]}`.
+    /// JSON: `{"nodes": [...], "edges": [{"from", "to", "action", "conditions", "evidence",
+    /// "open_to_other_customers", "federation"}]}`; `federation` (identity
+    /// providers only, else null) says which of the issuer's identities get in.
     pub fn to_json(&self, selection: &Selection) -> Result<Value, UnknownNode> {
         let keep = self.select(selection)?;
         let mut nodes: Vec<NodeIndex> = keep.iter().copied().collect();
@@ -66,6 +68,7 @@ impl TrustGraph {
                     "conditions": e.weight().conditions,
                     "evidence": e.weight().evidence,
                     "open_to_other_customers": e.weight().open_to_other_customers,
+                    "federation": e.weight().federation,
                 })
             })
             .collect();
@@ -114,6 +117,9 @@ fn label(node: &Node) -> String {
     match node {
         Node::Role { arn, privileged, broker, .. } | Node::User { arn, privileged, broker, .. } => {
             let mut l = arn.clone();
+            if let Node::Role { permission_set: Some(set), .. } = node {
+                l.push_str(&format!("\n(Identity Center permission set {set})"));
+            }
             if *privileged {
                 l.push_str("\n(privileged)");
             }
@@ -124,6 +130,7 @@ fn label(node: &Node) -> String {
         }
         Node::OutsideAccount { account } => format!("account {account}\n(outside)"),
         Node::OutsidePrincipal { arn, .. } => format!("{arn}\n(outside)"),
+        Node::OutsideOrganization { id } => format!("organization {id}\n(outside)"),
         Node::Public => "* (anyone)".into(),
         Node::IdentityProvider { id, provider, .. } => format!("{id}\n({provider:?} provider)"),
         Node::Service { name } => format!("{name}\n(service)"),

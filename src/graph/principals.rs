@@ -5,15 +5,18 @@
 use std::sync::Arc;
 
 use crate::collect::{AccountInventory, Inventory, NamedPolicy};
-use crate::eval::{Caller, Context, ContextValue, Layer, PolicySet, Request, evaluate};
-use crate::policy::{Effect, Policy};
+use crate::eval::{Caller, Context, ContextValue, Decision, Layer, PolicySet, Request, evaluate};
+use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
 
+use super::Access;
 use super::conditions::CALLER_CHOSEN_KEYS;
 
 /// A role or user of a collected account.
 pub struct ZonePrincipal {
     pub arn: String,
     pub name: String,
+    /// The IAM path (`/`, `/aws-reserved/sso.amazonaws.com/`).
+    pub path: String,
     pub account: String,
     pub is_role: bool,
     pub caller: Caller,
@@ -48,20 +51,91 @@ impl PrincipalPolicies {
     /// Whether any identity statement could allow sts:AssumeRole at all (a
     /// cheap filter before indexed candidates are evaluated).
     pub fn may_assume_roles(&self) -> bool {
+        self.may_allow("sts:AssumeRole")
+    }
+
+    /// Whether any identity Allow statement names `action` (before resources
+    /// and conditions are looked at).
+    pub fn may_allow(&self, action: &str) -> bool {
         self.identity
             .iter()
             .flat_map(|(_, p)| p.statements.iter())
-            .any(|s| s.effect == Effect::Allow && s.action.covers("sts:AssumeRole"))
+            .any(|s| s.effect == Effect::Allow && s.action.covers(action))
     }
 
     /// Whether the policies allow `action` on every resource (`"*"` taken literally
     /// matches only statements written for all resources).
     pub fn allows_everywhere(&self, caller: &Caller, context: &Context, action: &str) -> bool {
-        let (identity, boundaries) = self.refs();
-        let request = Request::new(caller.clone(), action, "*", caller.account(), context.clone());
-        evaluate(&request, &PolicySet { identity: &identity, boundaries: &boundaries, ..PolicySet::default() })
-            .is_allowed()
+        self.decide(caller, context, action, "*").is_allowed()
     }
+
+    /// The decision of the principal's own policies (identity and boundary)
+    /// on `action` over `resource`, in the principal's account.
+    pub fn decide(&self, caller: &Caller, context: &Context, action: &str, resource: &str) -> Decision {
+        let (identity, boundaries) = self.refs();
+        let request = Request::new(caller.clone(), action, resource, caller.account(), context.clone());
+        evaluate(&request, &PolicySet { identity: &identity, boundaries: &boundaries, ..PolicySet::default() })
+    }
+
+    /// What the identity policies let the principal do, read from their
+    /// Allow statements: whether any action beyond reading is allowed, and
+    /// whether on every resource. Deny statements and the boundary are not
+    /// subtracted, so this errs towards more.
+    pub fn access(&self) -> Access {
+        let mut access = Access::None;
+        for statement in self.identity.iter().flat_map(|(_, p)| p.statements.iter()) {
+            if statement.effect != Effect::Allow {
+                continue;
+            }
+            let writes = match &statement.action {
+                ActionElement::Action(list) => list.patterns().iter().any(|p| !is_read_action(p.as_str())),
+                ActionElement::NotAction(_) => true,
+            };
+            let everywhere = match &statement.resource {
+                ResourceElement::Any | ResourceElement::NotResource(_) => true,
+                ResourceElement::Resource(patterns) => patterns.iter().any(|p| p.as_str() == "*"),
+            };
+            let level = match (writes, everywhere) {
+                (true, true) => Access::WriteAll,
+                (true, false) => Access::Write,
+                (false, true) => Access::ReadAll,
+                (false, false) => Access::Read,
+            };
+            access = access.max(level);
+        }
+        access
+    }
+}
+
+/// Action-name prefixes that only read (AWS's List, Read and most Describe
+/// access levels follow these verbs).
+const READ_VERBS: [&str; 13] = [
+    "Get", "List", "Describe", "Head", "Query", "Scan", "Select", "BatchGet", "Search", "Lookup", "View", "Filter",
+    "Check",
+];
+
+/// Actions named like reads that hand out credentials.
+const CREDENTIAL_ACTIONS: [&str; 6] = [
+    "sts:getfederationtoken",
+    "sts:getsessiontoken",
+    "sso:getrolecredentials",
+    "cognito-identity:getcredentialsforidentity",
+    "cognito-identity:getopenidtoken",
+    "cognito-identity:getopenidtokenfordeveloperidentity",
+];
+
+/// Whether an action pattern can only match reading actions: its name starts
+/// with a read verb before any wildcard (`s3:Get*` reads, `s3:*` does not),
+/// and it cannot match an action that hands out credentials.
+fn is_read_action(pattern: &str) -> bool {
+    let Some((_, name)) = pattern.split_once(':') else { return false };
+    let lower = pattern.to_ascii_lowercase();
+    let prefix = lower.split(['*', '?']).next().unwrap_or_default();
+    if CREDENTIAL_ACTIONS.iter().any(|a| a.starts_with(prefix)) {
+        return false;
+    }
+    let literal = name.split(['*', '?']).next().unwrap_or_default();
+    READ_VERBS.iter().any(|verb| literal.get(..verb.len()).is_some_and(|start| start.eq_ignore_ascii_case(verb)))
 }
 
 /// Every user and role of the inventory, with policies resolved.
@@ -84,6 +158,7 @@ pub fn collect(inventory: &Inventory) -> Vec<ZonePrincipal> {
             out.push(ZonePrincipal {
                 arn: role.arn.clone(),
                 name: role.name.clone(),
+                path: role.path.clone(),
                 account: account.account_id.clone(),
                 is_role: true,
                 caller,
@@ -109,6 +184,7 @@ pub fn collect(inventory: &Inventory) -> Vec<ZonePrincipal> {
             out.push(ZonePrincipal {
                 arn: user.arn.clone(),
                 name: user.name.clone(),
+                path: user.path.clone(),
                 account: account.account_id.clone(),
                 is_role: false,
                 caller,

@@ -57,7 +57,9 @@ pub fn credential_findings(
             RuleKind::ExternalAccess(_)
             | RuleKind::ChainToPrivileged(_)
             | RuleKind::OidcTrustWithoutSub(_)
-            | RuleKind::ConfusedDeputy(_) => {}
+            | RuleKind::ConfusedDeputy(_)
+            | RuleKind::IdentityBroker(_)
+            | RuleKind::MfaConditionPitfall => {}
         }
     }
     findings

@@ -11,11 +11,13 @@ use std::fmt;
 use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::findings::Severity;
+use crate::graph::issuers::{IssuerTable, IssuerTableError, OIDC_ISSUERS_FILE};
 
 /// One rule: what it checks (`kind` with its parameters) and what its
 /// findings say.
@@ -56,6 +58,8 @@ pub enum RuleKind {
     RootUsedRecently(RootUsedRecentlyParameters),
     WeakPasswordPolicy(WeakPasswordPolicyParameters),
     RoleUnused(RoleUnusedParameters),
+    IdentityBroker(IdentityBrokerParameters),
+    MfaConditionPitfall,
 }
 
 /// The `kind` field of a rule file.
@@ -77,10 +81,12 @@ pub enum RuleKindName {
     RootUsedRecently,
     WeakPasswordPolicy,
     RoleUnused,
+    IdentityBroker,
+    MfaConditionPitfall,
 }
 
 impl RuleKindName {
-    pub const ALL: [RuleKindName; 15] = [
+    pub const ALL: [RuleKindName; 17] = [
         RuleKindName::ExternalAccess,
         RuleKindName::ChainToPrivileged,
         RuleKindName::OidcTrustWithoutSub,
@@ -96,6 +102,8 @@ impl RuleKindName {
         RuleKindName::RootUsedRecently,
         RuleKindName::WeakPasswordPolicy,
         RuleKindName::RoleUnused,
+        RuleKindName::IdentityBroker,
+        RuleKindName::MfaConditionPitfall,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -115,6 +123,8 @@ impl RuleKindName {
             RuleKindName::RootUsedRecently => "root-used-recently",
             RuleKindName::WeakPasswordPolicy => "weak-password-policy",
             RuleKindName::RoleUnused => "role-unused",
+            RuleKindName::IdentityBroker => "identity-broker",
+            RuleKindName::MfaConditionPitfall => "mfa-condition-pitfall",
         }
     }
 
@@ -140,6 +150,8 @@ impl RuleKindName {
             RuleKindName::RootUsedRecently => source.parse(RuleKind::RootUsedRecently),
             RuleKindName::WeakPasswordPolicy => source.parse(RuleKind::WeakPasswordPolicy),
             RuleKindName::RoleUnused => source.parse(RuleKind::RoleUnused),
+            RuleKindName::IdentityBroker => source.parse(RuleKind::IdentityBroker),
+            RuleKindName::MfaConditionPitfall => source.parse(unit(RuleKind::MfaConditionPitfall)),
         }
     }
 }
@@ -168,13 +180,15 @@ impl RuleKind {
             RuleKind::RootUsedRecently(_) => RuleKindName::RootUsedRecently,
             RuleKind::WeakPasswordPolicy(_) => RuleKindName::WeakPasswordPolicy,
             RuleKind::RoleUnused(_) => RuleKindName::RoleUnused,
+            RuleKind::IdentityBroker(_) => RuleKindName::IdentityBroker,
+            RuleKind::MfaConditionPitfall => RuleKindName::MfaConditionPitfall,
         }
     }
 
     /// The parameters as a TOML table, defaults filled in: what the rule
     /// runs with, and the base a config override is merged into.
-    pub fn parameters(&self) -> toml::Table {
-        let table = match self {
+    pub fn parameters(&self) -> Result<toml::Table, toml::ser::Error> {
+        match self {
             RuleKind::ExternalAccess(p) => toml::Table::try_from(p),
             RuleKind::ChainToPrivileged(p) => toml::Table::try_from(p),
             RuleKind::OidcTrustWithoutSub(p) => toml::Table::try_from(p),
@@ -186,13 +200,13 @@ impl RuleKind {
             RuleKind::RootUsedRecently(p) => toml::Table::try_from(p),
             RuleKind::WeakPasswordPolicy(p) => toml::Table::try_from(p),
             RuleKind::RoleUnused(p) => toml::Table::try_from(p),
+            RuleKind::IdentityBroker(p) => toml::Table::try_from(p),
             RuleKind::TwoActiveAccessKeys
             | RuleKind::ConsoleWithoutMfa
             | RuleKind::RootAccessKey
-            | RuleKind::RootWithoutMfa => Ok(toml::Table::new()),
-        };
-        // Parameters are plain structs of integers, booleans and strings.
-        table.expect("rule parameters serialize to a TOML table")
+            | RuleKind::RootWithoutMfa
+            | RuleKind::MfaConditionPitfall => Ok(toml::Table::new()),
+        }
     }
 }
 
@@ -254,6 +268,61 @@ impl Default for ChainToPrivilegedParameters {
 pub struct OidcTrustWithoutSubParameters {
     /// GitHub organizations whose `repo:ORG/...` subjects are inside the zone.
     pub trusted_github_orgs: Vec<String>,
+    /// EKS clusters of the zone, by OIDC issuer id (`EXAMPLED539D4633E53DE1B71EXAMPLE`)
+    /// or issuer URL (`oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE`).
+    pub trusted_eks_issuers: Vec<String>,
+    /// Cognito identity pools of the zone (`us-east-1:1a2b...`).
+    pub trusted_cognito_pools: Vec<String>,
+    /// GitLab.com top-level groups of the zone.
+    pub trusted_gitlab_groups: Vec<String>,
+    /// HCP Terraform organizations of the zone.
+    pub trusted_terraform_organizations: Vec<String>,
+    /// Bitbucket workspaces of the zone.
+    pub trusted_bitbucket_workspaces: Vec<String>,
+    /// CircleCI organization ids of the zone.
+    pub trusted_circleci_orgs: Vec<String>,
+    /// OAuth client ids (aud) of the zone's own applications at Google,
+    /// Facebook, Login with Amazon and other OIDC issuers.
+    pub trusted_oidc_audiences: Vec<String>,
+    /// Further trusted lists, for issuers added to oidc-issuers.toml
+    /// (`owners = "trusted_buildkite_orgs"` reads `trusted_lists.trusted_buildkite_orgs`).
+    pub trusted_lists: BTreeMap<String, Vec<String>>,
+}
+
+impl OidcTrustWithoutSubParameters {
+    /// Every trusted list by the name oidc-issuers.toml uses.
+    pub fn lists(&self) -> BTreeMap<String, Vec<String>> {
+        let mut lists = self.trusted_lists.clone();
+        for (name, list) in [
+            ("trusted_github_orgs", &self.trusted_github_orgs),
+            ("trusted_eks_issuers", &self.trusted_eks_issuers),
+            ("trusted_cognito_pools", &self.trusted_cognito_pools),
+            ("trusted_gitlab_groups", &self.trusted_gitlab_groups),
+            ("trusted_terraform_organizations", &self.trusted_terraform_organizations),
+            ("trusted_bitbucket_workspaces", &self.trusted_bitbucket_workspaces),
+            ("trusted_circleci_orgs", &self.trusted_circleci_orgs),
+            ("trusted_oidc_audiences", &self.trusted_oidc_audiences),
+        ] {
+            lists.entry(name.to_string()).or_default().extend(list.iter().cloned());
+        }
+        lists
+    }
+}
+
+/// identity-broker: principals that can obtain credentials for others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityBrokerParameters {
+    /// A principal that can assume at least this many roles is a broker, as
+    /// one allowed sts:AssumeRole on `*` or sts:GetFederationToken is.
+    #[serde(deserialize_with = "at_least_one")]
+    pub min_roles: u32,
+}
+
+impl Default for IdentityBrokerParameters {
+    fn default() -> Self {
+        IdentityBrokerParameters { min_roles: 10 }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -533,7 +602,7 @@ impl Rule {
 }
 
 /// The rule files built into the binary: `rules/*.toml` as of the build.
-const BUILTIN: [(&str, &str); 15] = [
+const BUILTIN: [(&str, &str); 17] = [
     ("access-key-never-used.toml", include_str!("../../rules/access-key-never-used.toml")),
     ("access-key-not-rotated.toml", include_str!("../../rules/access-key-not-rotated.toml")),
     ("access-key-unused.toml", include_str!("../../rules/access-key-unused.toml")),
@@ -541,6 +610,8 @@ const BUILTIN: [(&str, &str); 15] = [
     ("confused-deputy.toml", include_str!("../../rules/confused-deputy.toml")),
     ("console-without-mfa.toml", include_str!("../../rules/console-without-mfa.toml")),
     ("external-access.toml", include_str!("../../rules/external-access.toml")),
+    ("identity-broker.toml", include_str!("../../rules/identity-broker.toml")),
+    ("mfa-condition-pitfall.toml", include_str!("../../rules/mfa-condition-pitfall.toml")),
     ("oidc-trust-without-sub.toml", include_str!("../../rules/oidc-trust-without-sub.toml")),
     ("password-unused.toml", include_str!("../../rules/password-unused.toml")),
     ("role-unused.toml", include_str!("../../rules/role-unused.toml")),
@@ -551,10 +622,12 @@ const BUILTIN: [(&str, &str); 15] = [
     ("weak-password-policy.toml", include_str!("../../rules/weak-password-policy.toml")),
 ];
 
-/// The rules an audit runs, ordered by id.
+/// The rules an audit runs, ordered by id, and the OIDC issuer table the
+/// federation rules read (`oidc-issuers.toml` beside the rule files).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RulePack {
     rules: Vec<Rule>,
+    oidc_issuers: Arc<IssuerTable>,
 }
 
 impl RulePack {
@@ -563,7 +636,7 @@ impl RulePack {
     pub fn builtin() -> RulePack {
         let files = BUILTIN.iter().map(|(name, text)| (Path::new("rules").join(name), (*text).to_owned()));
         match Self::from_files(files) {
-            (rules, errors) if errors.is_empty() => RulePack { rules },
+            (rules, errors) if errors.is_empty() => RulePack { rules, oidc_issuers: IssuerTable::builtin() },
             (_, errors) => panic!("the built-in rules are invalid: {}", errors[0]),
         }
     }
@@ -572,16 +645,50 @@ impl RulePack {
     /// first problem is the error. [`RulePack::validate_dir`] reports all.
     pub fn load_dir(dir: &Path) -> Result<RulePack, RulesError> {
         let (rules, errors) = Self::read_dir(dir);
-        match errors.into_iter().next() {
-            Some(error) => Err(error),
-            None => Ok(RulePack { rules }),
+        if let Some(error) = errors.into_iter().next() {
+            return Err(error);
         }
+        let oidc_issuers = Self::read_issuers(dir).map_err(|mut errors| errors.remove(0))?;
+        Ok(RulePack { rules, oidc_issuers })
+    }
+
+    /// `oidc-issuers.toml` of a rules directory, or the built-in table when
+    /// the directory has none.
+    fn read_issuers(dir: &Path) -> Result<Arc<IssuerTable>, Vec<RulesError>> {
+        let path = dir.join(OIDC_ISSUERS_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(IssuerTable::builtin()),
+            Err(source) => return Err(vec![RulesError::Io { path, source }]),
+        };
+        IssuerTable::parse(&text).map(Arc::new).map_err(|error| {
+            let error = match error {
+                IssuerTableError::Toml(error) => RulesError::invalid(&path, &text, &error),
+                IssuerTableError::Invalid { issuer, field, message } => {
+                    let line = text
+                        .match_indices("[[issuer]]")
+                        .nth(issuer.saturating_sub(1))
+                        .map_or(1, |(at, _)| text[..at].matches('\n').count() + 1);
+                    RulesError::Invalid { file: path.clone(), line, column: 1, field: Some(field), message }
+                }
+            };
+            vec![error]
+        })
+    }
+
+    /// The OIDC issuer table.
+    pub fn oidc_issuers(&self) -> Arc<IssuerTable> {
+        Arc::clone(&self.oidc_issuers)
     }
 
     /// Every problem in `dir`, one or more per bad file; empty when the
     /// directory loads.
     pub fn validate_dir(dir: &Path) -> Vec<RulesError> {
-        Self::read_dir(dir).1
+        let mut errors = Self::read_dir(dir).1;
+        if let Err(issuers) = Self::read_issuers(dir) {
+            errors.extend(issuers);
+        }
+        errors
     }
 
     fn read_dir(dir: &Path) -> (Vec<Rule>, Vec<RulesError>) {
@@ -596,7 +703,9 @@ impl RulePack {
             match entry {
                 Ok(entry) => {
                     let path = entry.path();
-                    if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
+                    // The issuer table is data the rules read, not a rule.
+                    let issuer_table = path.file_name().is_some_and(|name| name == OIDC_ISSUERS_FILE);
+                    if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() && !issuer_table {
                         paths.push(path);
                     }
                 }
@@ -698,7 +807,10 @@ impl RulePack {
     pub fn apply_override(&mut self, id: &str, changes: &RuleOverride) -> Result<(), RulesError> {
         let rule = self.get_mut(id).ok_or_else(|| RulesError::UnknownRule { id: id.to_owned() })?;
         if !changes.parameters.is_empty() {
-            let mut parameters = rule.kind.parameters();
+            let mut parameters = rule
+                .kind
+                .parameters()
+                .map_err(|error| RulesError::Override { id: id.to_owned(), message: error.to_string() })?;
             parameters.extend(changes.parameters.clone());
             let (kind, ()) = rule
                 .kind
@@ -899,7 +1011,10 @@ max_age_days = 30
 
     #[test]
     fn overrides_merge_and_are_checked() {
-        let mut pack = RulePack { rules: vec![Rule::parse(Path::new("access-key-not-rotated.toml"), GOOD).unwrap()] };
+        let mut pack = RulePack {
+            rules: vec![Rule::parse(Path::new("access-key-not-rotated.toml"), GOOD).unwrap()],
+            oidc_issuers: IssuerTable::builtin(),
+        };
         let changes: RuleOverride =
             toml::from_str("enabled = false\nseverity = \"high\"\n[parameters]\nmax_age_days = 60").unwrap();
         pack.apply_override("access-key-not-rotated", &changes).unwrap();
