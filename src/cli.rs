@@ -282,7 +282,7 @@ pub fn load_config(args: &ConfigArgs) -> Result<Config, CliError> {
 pub fn load_rules(config: &Config) -> Result<RulePack, CliError> {
     let mut pack = match &config.rules.dir {
         Some(dir) => RulePack::load_dir(dir)?,
-        None => RulePack::builtin(),
+        None => RulePack::builtin()?,
     };
     for id in &config.rules.disabled {
         match pack.get_mut(id) {
@@ -500,7 +500,10 @@ pub fn run_validate(config: &ConfigArgs, rules: Option<&Path>) -> Result<u8, Cli
             }
             problems.extend(errors.iter().map(ToString::to_string));
         }
-        None => println!("built-in rules: ok ({} rules)", RulePack::builtin().len()),
+        None => match RulePack::builtin() {
+            Ok(pack) => println!("built-in rules: ok ({} rules)", pack.len()),
+            Err(error) => problems.push(error.to_string()),
+        },
     }
     for problem in &problems {
         eprintln!("trustwarden: invalid: {problem}");

@@ -208,7 +208,7 @@ fn account(rows: Vec<Row>, roles: Vec<Role>) -> AccountInventory {
 }
 
 fn findings(account: &AccountInventory) -> Vec<Finding> {
-    credential_findings(&RulePack::builtin(), account, now(), OWNER_TAG)
+    credential_findings(&RulePack::builtin().unwrap(), account, now(), OWNER_TAG)
 }
 
 /// (rule, resource, credential) of each finding, sorted.
@@ -526,7 +526,7 @@ fn every_field_of_a_finding_is_filled() {
     let resource = user_arn("late");
     assert_eq!(finding.id, finding_id("access-key-not-rotated", &resource, "access_key_1"));
     assert_eq!(finding.rule, "access-key-not-rotated");
-    assert_eq!(finding.title, RulePack::builtin().get("access-key-not-rotated").unwrap().title);
+    assert_eq!(finding.title, RulePack::builtin().unwrap().get("access-key-not-rotated").unwrap().title);
     assert_eq!(finding.severity, Severity::Medium);
     assert_eq!(finding.status, Status::Active);
     assert_eq!(finding.account, ACCOUNT);
@@ -548,12 +548,12 @@ fn every_field_of_a_finding_is_filled() {
 fn disabled_and_overridden_rules() {
     let rows = vec![Row::user("late").key(1, &days_ago(100, "12:00:00"), &days_ago(1, "12:00:00"))];
     let account = account(rows, Vec::new());
-    let mut pack = RulePack::builtin();
+    let mut pack = RulePack::builtin().unwrap();
     let overrides: RuleOverride = toml::from_str("[parameters]\nmax_age_days = 100").unwrap();
     pack.apply_override("access-key-not-rotated", &overrides).unwrap();
     assert!(only(credential_findings(&pack, &account, now(), OWNER_TAG), "access-key-not-rotated").is_empty());
 
-    let mut pack = RulePack::builtin();
+    let mut pack = RulePack::builtin().unwrap();
     assert_eq!(only(credential_findings(&pack, &account, now(), OWNER_TAG), "access-key-not-rotated").len(), 1);
     pack.get_mut("access-key-not-rotated").unwrap().enabled = false;
     assert!(only(credential_findings(&pack, &account, now(), OWNER_TAG), "access-key-not-rotated").is_empty());
@@ -565,7 +565,7 @@ fn owner_comes_from_the_configured_tag_matched_by_arn() {
     let rows = vec![Row::user("late").key(1, &days_ago(100, "12:00:00"), &days_ago(1, "12:00:00"))];
     let mut account = account(rows, Vec::new());
     account.users[0].tags.insert("team".into(), "platform".into());
-    let found = credential_findings(&RulePack::builtin(), &account, now(), "team");
+    let found = credential_findings(&RulePack::builtin().unwrap(), &account, now(), "team");
     assert_eq!(found[0].owner.as_deref(), Some("platform"));
     // A report row without a user in the authorization details has no owner.
     account.users.clear();
@@ -583,7 +583,7 @@ fn deadlines_for_every_active_user_key() {
     ];
     let account = account(rows, Vec::new());
     assert_eq!(
-        access_key_deadlines(&RulePack::builtin(), &account, OWNER_TAG),
+        access_key_deadlines(&RulePack::builtin().unwrap(), &account, OWNER_TAG),
         [
             KeyDeadline {
                 account: ACCOUNT.into(),
@@ -620,7 +620,7 @@ fn demo_org_credential_findings_are_the_documented_ones() {
     let now = collection.inventory.collected_at.expect("the demo snapshot has collected_at");
     assert_eq!(now, time("2026-11-20T06:00:00Z"));
     assert_eq!(collection.inventory.accounts.len(), 4);
-    let pack = RulePack::builtin();
+    let pack = RulePack::builtin().unwrap();
     let found: Vec<Finding> = collection
         .inventory
         .accounts

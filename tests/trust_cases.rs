@@ -362,7 +362,7 @@ async fn every_trust_case_gives_exactly_its_findings() {
         .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .collect();
     files.sort();
-    let builtin = RulePack::builtin();
+    let builtin = RulePack::builtin().unwrap();
     let (mut total, mut failures) = (0, Vec::new());
     let mut ids = std::collections::HashSet::new();
     for file in files {

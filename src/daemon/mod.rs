@@ -133,7 +133,7 @@ impl Loaded {
 fn rule_pack(config: &Config) -> Result<RulePack, DaemonError> {
     let mut pack = match &config.rules.dir {
         Some(dir) => RulePack::load_dir(dir)?,
-        None => RulePack::builtin(),
+        None => RulePack::builtin()?,
     };
     for id in &config.rules.disabled {
         match pack.get_mut(id) {

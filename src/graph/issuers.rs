@@ -18,11 +18,15 @@ pub const OIDC_ISSUERS_FILE: &str = "oidc-issuers.toml";
 /// The table built into the binary.
 const BUILTIN_TEXT: &str = include_str!("../../rules/oidc-issuers.toml");
 
-static BUILTIN: LazyLock<Arc<IssuerTable>> = LazyLock::new(|| match IssuerTable::parse(BUILTIN_TEXT) {
-    Ok(table) => Arc::new(table),
-    // The file is checked by the test suite; a broken built-in table is a build defect.
-    Err(error) => panic!("the built-in {OIDC_ISSUERS_FILE} is invalid: {error}"),
-});
+/// Parsed once; the test suite checks it, so an error here is a build defect,
+/// reported rather than panicking.
+static BUILTIN: LazyLock<Result<Arc<IssuerTable>, BuiltinIssuersInvalid>> =
+    LazyLock::new(|| IssuerTable::parse(BUILTIN_TEXT).map(Arc::new).map_err(|e| BuiltinIssuersInvalid(e.to_string())));
+
+/// The table built into the binary does not parse.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("the built-in {OIDC_ISSUERS_FILE} is invalid: {0}")]
+pub struct BuiltinIssuersInvalid(String);
 
 /// Why an issuer table cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +45,10 @@ pub enum IssuerTableError {
     },
 }
 
-/// The compiled table.
-#[derive(Clone, Debug, PartialEq)]
+/// The compiled table. `Default` is an empty table, a placeholder only:
+/// `RulePack` always carries the built-in or a loaded table, and
+/// `TrustRules::from_pack` takes it from there.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IssuerTable {
     issuers: Vec<Issuer>,
 }
@@ -162,17 +168,10 @@ struct BindingEntry {
     shape: String,
 }
 
-/// The built-in table.
-impl Default for IssuerTable {
-    fn default() -> Self {
-        IssuerTable::clone(&BUILTIN)
-    }
-}
-
 impl IssuerTable {
     /// The table built into the binary.
-    pub fn builtin() -> Arc<IssuerTable> {
-        Arc::clone(&BUILTIN)
+    pub fn builtin() -> Result<Arc<IssuerTable>, BuiltinIssuersInvalid> {
+        BUILTIN.clone()
     }
 
     /// Parse and check a table's text.
@@ -430,7 +429,7 @@ mod tests {
 
     #[test]
     fn builtin_table_parses_and_ends_with_the_catch_all() {
-        let table = IssuerTable::builtin();
+        let table = IssuerTable::builtin().unwrap();
         assert!(table.issuers().len() >= 10);
         let name = |url: &str| table.find(url).map(|(i, tenant)| (table.issuers()[i].name.clone(), tenant));
         assert_eq!(name("token.actions.githubusercontent.com"), Some(("GitHub Actions".into(), None)));

@@ -79,12 +79,6 @@ pub struct GraphOptions {
     pub issuers: Arc<IssuerTable>,
 }
 
-impl Default for GraphOptions {
-    fn default() -> Self {
-        GraphOptions { privileged_actions: Vec::new(), broker_min_roles: 10, issuers: IssuerTable::builtin() }
-    }
-}
-
 /// What kind of identity provider a federated principal is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -210,8 +204,9 @@ pub struct Edge {
     /// customers (no aws:SourceAccount / aws:SourceArn pinning it to the zone).
     pub open_to_other_customers: bool,
     /// For identity providers: which of the issuer's identities get in.
+    /// Boxed: few edges have one, and inline it would triple every edge's size.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub federation: Option<TokenBinding>,
+    pub federation: Option<Box<TokenBinding>>,
 }
 
 /// A principal that can obtain credentials for other identities.
@@ -310,14 +305,6 @@ impl TrustGraph {
         let index = self.graph.add_node(node);
         self.index.insert(id, index);
         index
-    }
-
-    /// Build the graph of `inventory` for `zone` with the built-in issuer
-    /// table. A principal is privileged when its policies allow any of
-    /// `privileged_actions` on every resource.
-    pub fn build(inventory: &Inventory, zone: ZoneOfTrust, privileged_actions: &[String]) -> TrustGraph {
-        let options = GraphOptions { privileged_actions: privileged_actions.to_vec(), ..GraphOptions::default() };
-        Self::build_with(inventory, zone, &options)
     }
 
     /// Build the graph of `inventory` for `zone`.
@@ -548,7 +535,7 @@ impl TrustGraph {
                     if matches!(provider, ProviderKind::Oidc | ProviderKind::WebIdentity | ProviderKind::Cognito)
                         && *exists != Some(false) =>
                 {
-                    self.token_binding(id, trust, &role.arn, &request.caller)
+                    self.token_binding(id, trust, &role.arn, &request.caller).map(Box::new)
                 }
                 _ => None,
             };
@@ -952,7 +939,8 @@ fn cite(
     let mut conditions = Vec::new();
     for r in decision.evidence.iter() {
         let found = match r.layer {
-            Layer::Resource => Some((format!("{role_arn} trust policy"), trust)),
+            // concat sizes the name exactly (format! reserves more): the graph keeps one per edge.
+            Layer::Resource => Some(([role_arn, " trust policy"].concat(), trust)),
             Layer::Identity | Layer::Boundary => identity.and_then(|p| p.describe(r.layer, usize::from(r.policy))),
             _ => None,
         };

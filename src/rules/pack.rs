@@ -633,12 +633,14 @@ pub struct RulePack {
 impl RulePack {
     /// The pack built into the binary, so trustwarden runs with defaults
     /// anywhere. Its files are checked by the test suite.
-    pub fn builtin() -> RulePack {
+    pub fn builtin() -> Result<RulePack, RulesError> {
         let files = BUILTIN.iter().map(|(name, text)| (Path::new("rules").join(name), (*text).to_owned()));
-        match Self::from_files(files) {
-            (rules, errors) if errors.is_empty() => RulePack { rules, oidc_issuers: IssuerTable::builtin() },
-            (_, errors) => panic!("the built-in rules are invalid: {}", errors[0]),
+        let (rules, errors) = Self::from_files(files);
+        if let Some(error) = errors.into_iter().next() {
+            return Err(RulesError::Builtin(error.to_string()));
         }
+        let oidc_issuers = IssuerTable::builtin().map_err(|e| RulesError::Builtin(e.to_string()))?;
+        Ok(RulePack { rules, oidc_issuers })
     }
 
     /// Loads every `*.toml` file of `dir` (other files are ignored); the
@@ -658,7 +660,9 @@ impl RulePack {
         let path = dir.join(OIDC_ISSUERS_FILE);
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(IssuerTable::builtin()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return IssuerTable::builtin().map_err(|e| vec![RulesError::Builtin(e.to_string())]);
+            }
             Err(source) => return Err(vec![RulesError::Io { path, source }]),
         };
         IssuerTable::parse(&text).map(Arc::new).map_err(|error| {
@@ -852,6 +856,9 @@ pub struct RuleOverride {
 /// where there is one, the field.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
+    /// The rules built into the binary do not load (a build defect the test suite catches).
+    #[error("the built-in rules are invalid: {0}")]
+    Builtin(String),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: no rule files (*.toml)", dir.display())]
@@ -894,7 +901,7 @@ impl RulesError {
             RulesError::Invalid { file, .. }
             | RulesError::IdMismatch { file, .. }
             | RulesError::DuplicateId { file, .. } => Some(file),
-            RulesError::UnknownRule { .. } | RulesError::Override { .. } => None,
+            RulesError::UnknownRule { .. } | RulesError::Override { .. } | RulesError::Builtin(_) => None,
         }
     }
 
@@ -1013,7 +1020,7 @@ max_age_days = 30
     fn overrides_merge_and_are_checked() {
         let mut pack = RulePack {
             rules: vec![Rule::parse(Path::new("access-key-not-rotated.toml"), GOOD).unwrap()],
-            oidc_issuers: IssuerTable::builtin(),
+            oidc_issuers: IssuerTable::builtin().unwrap(),
         };
         let changes: RuleOverride =
             toml::from_str("enabled = false\nseverity = \"high\"\n[parameters]\nmax_age_days = 60").unwrap();
