@@ -46,6 +46,7 @@ use clap::Parser;
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
+use trustwarden::collect::CREDENTIAL_REPORT_COLUMNS;
 
 /// What to generate. The benches include this file as a module
 /// (`#[path = "../examples/generate_org.rs"]`) and call [`generate`].
@@ -1406,31 +1407,6 @@ impl<'a> Account<'a> {
         Ok(bytes)
     }
 }
-
-const CREDENTIAL_REPORT_COLUMNS: [&str; 22] = [
-    "user",
-    "arn",
-    "user_creation_time",
-    "password_enabled",
-    "password_last_used",
-    "password_last_changed",
-    "password_next_rotation",
-    "mfa_active",
-    "access_key_1_active",
-    "access_key_1_last_rotated",
-    "access_key_1_last_used_date",
-    "access_key_1_last_used_region",
-    "access_key_1_last_used_service",
-    "access_key_2_active",
-    "access_key_2_last_rotated",
-    "access_key_2_last_used_date",
-    "access_key_2_last_used_region",
-    "access_key_2_last_used_service",
-    "cert_1_active",
-    "cert_1_last_rotated",
-    "cert_2_active",
-    "cert_2_last_rotated",
-];
 
 struct UserSpec {
     name: String,

@@ -280,17 +280,7 @@ pub fn load_config(args: &ConfigArgs) -> Result<Config, CliError> {
 
 /// The rule pack the configuration asks for.
 pub fn load_rules(config: &Config) -> Result<RulePack, CliError> {
-    let mut pack = match &config.rules.dir {
-        Some(dir) => RulePack::load_dir(dir)?,
-        None => RulePack::builtin()?,
-    };
-    for id in &config.rules.disabled {
-        match pack.get_mut(id) {
-            Some(rule) => rule.enabled = false,
-            None => return Err(CliError::Invalid(format!("rules.disabled names {id:?}, which is not a rule"))),
-        }
-    }
-    Ok(pack)
+    Ok(RulePack::for_config(config)?)
 }
 
 fn open_store(config: &Config, args: &StoreArgs) -> Result<Store, CliError> {

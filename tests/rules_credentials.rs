@@ -6,37 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use trustwarden::collect::CREDENTIAL_REPORT_COLUMNS;
 use trustwarden::collect::{AccountInventory, Collection, CredentialReport, PasswordPolicy, Role, SourceSpec, User};
 use trustwarden::findings::{Credential, Finding, Severity, Status, finding_id};
 use trustwarden::rules::{KeyDeadline, RuleOverride, RulePack, access_key_deadlines, credential_findings};
 
 const ACCOUNT: &str = "123456789012";
 
-/// The credential report's columns, as AWS documents and writes them.
-const COLUMNS: [&str; 22] = [
-    "user",
-    "arn",
-    "user_creation_time",
-    "password_enabled",
-    "password_last_used",
-    "password_last_changed",
-    "password_next_rotation",
-    "mfa_active",
-    "access_key_1_active",
-    "access_key_1_last_rotated",
-    "access_key_1_last_used_date",
-    "access_key_1_last_used_region",
-    "access_key_1_last_used_service",
-    "access_key_2_active",
-    "access_key_2_last_rotated",
-    "access_key_2_last_used_date",
-    "access_key_2_last_used_region",
-    "access_key_2_last_used_service",
-    "cert_1_active",
-    "cert_1_last_rotated",
-    "cert_2_active",
-    "cert_2_last_rotated",
-];
 const OWNER_TAG: &str = "owner";
 
 /// The audit time of every case: the demo snapshot's.
@@ -64,7 +40,7 @@ struct Row(BTreeMap<&'static str, String>);
 impl Row {
     fn user(name: &str) -> Row {
         let mut fields: BTreeMap<&'static str, String> =
-            COLUMNS.iter().map(|column| (*column, "N/A".to_owned())).collect();
+            CREDENTIAL_REPORT_COLUMNS.iter().map(|column| (*column, "N/A".to_owned())).collect();
         for flag in ["password_enabled", "mfa_active", "access_key_1_active", "access_key_2_active"] {
             fields.insert(flag, "false".into());
         }
@@ -96,7 +72,7 @@ impl Row {
     /// (`N/A`: never used).
     fn key(self, n: u8, rotated: &str, used: &str) -> Row {
         let column = |suffix: &str| -> &'static str {
-            COLUMNS.iter().find(|c| **c == format!("access_key_{n}_{suffix}")).unwrap()
+            CREDENTIAL_REPORT_COLUMNS.iter().find(|c| **c == format!("access_key_{n}_{suffix}")).unwrap()
         };
         let used_somewhere = used != "N/A";
         self.set(column("active"), "true")
@@ -124,7 +100,7 @@ impl Row {
     }
 
     fn csv_line(&self) -> String {
-        COLUMNS.iter().map(|column| self.0[column].as_str()).collect::<Vec<_>>().join(",")
+        CREDENTIAL_REPORT_COLUMNS.iter().map(|column| self.0[column].as_str()).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -179,7 +155,7 @@ fn role(path: &str, name: &str, created: &str, last_used: Option<&str>) -> Role 
 /// policy, these users (`owner` tag: `<name>@example.com`) and roles.
 fn account(rows: Vec<Row>, roles: Vec<Role>) -> AccountInventory {
     let has_root = rows.iter().any(|row| row.0["user"] == "<root_account>");
-    let mut lines = vec![COLUMNS.join(",")];
+    let mut lines = vec![CREDENTIAL_REPORT_COLUMNS.join(",")];
     if !has_root {
         lines.push(Row::root().csv_line());
     }

@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 /// The columns AWS documents, in the order it writes them.
-const COLUMNS: [&str; 22] = [
+pub const COLUMNS: [&str; 22] = [
     "user",
     "arn",
     "user_creation_time",

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use credential_report::COLUMNS as CREDENTIAL_REPORT_COLUMNS;
 pub use credential_report::{
     AccessKeyColumns, CertColumns, CredentialReport, CredentialReportError, CredentialReportRow, ReportValue, RowError,
 };

@@ -48,8 +48,6 @@ pub enum DaemonError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Rules(#[from] RulesError),
-    #[error("rules.disabled names {0:?}, which is not a rule")]
-    UnknownRule(String),
     #[error("source: {0}")]
     Source(#[from] CollectError),
     #[error(transparent)]
@@ -73,7 +71,6 @@ impl DaemonError {
             self,
             DaemonError::Config(_)
                 | DaemonError::Rules(_)
-                | DaemonError::UnknownRule(_)
                 | DaemonError::Source(_)
                 | DaemonError::Notify(NotifyError::Address { .. } | NotifyError::Owners { .. })
                 | DaemonError::Schedule(_)
@@ -108,7 +105,7 @@ impl Loaded {
     /// source, owners file, SMTP password.
     fn load(options: &DaemonOptions) -> Result<Loaded, DaemonError> {
         let config = Config::load(&options.config_path)?;
-        let pack = rule_pack(&config)?;
+        let pack = RulePack::for_config(&config)?;
         let source = config.source(None)?;
         if let SourceSpec::Snapshot(dir) = &source {
             if !dir.is_dir() {
@@ -127,21 +124,6 @@ impl Loaded {
     fn open_store(&self) -> Result<Store, StoreError> {
         Store::open(&self.db_path)
     }
-}
-
-/// The rule pack a configuration asks for (the same as `trustwarden audit` uses).
-fn rule_pack(config: &Config) -> Result<RulePack, DaemonError> {
-    let mut pack = match &config.rules.dir {
-        Some(dir) => RulePack::load_dir(dir)?,
-        None => RulePack::builtin()?,
-    };
-    for id in &config.rules.disabled {
-        match pack.get_mut(id) {
-            Some(rule) => rule.enabled = false,
-            None => return Err(DaemonError::UnknownRule(id.clone())),
-        }
-    }
-    Ok(pack)
 }
 
 /// The configured log format, for setting up logging before the daemon

@@ -643,6 +643,20 @@ impl RulePack {
         Ok(RulePack { rules, oidc_issuers })
     }
 
+    /// The pack a configuration asks for: `rules.dir` or the built-in rules,
+    /// with `rules.disabled` turned off (a name that is no rule is an error).
+    pub fn for_config(config: &crate::config::Config) -> Result<RulePack, RulesError> {
+        let mut pack = match &config.rules.dir {
+            Some(dir) => Self::load_dir(dir)?,
+            None => Self::builtin()?,
+        };
+        for id in &config.rules.disabled {
+            let rule = pack.get_mut(id).ok_or_else(|| RulesError::UnknownRule { id: id.clone() })?;
+            rule.enabled = false;
+        }
+        Ok(pack)
+    }
+
     /// Loads every `*.toml` file of `dir` (other files are ignored); the
     /// first problem is the error. [`RulePack::validate_dir`] reports all.
     pub fn load_dir(dir: &Path) -> Result<RulePack, RulesError> {
