@@ -129,7 +129,7 @@ fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 python3 - "$OUT" <<'PY'
-import json, statistics, sys, collections
+import collections, json, math, statistics, sys
 out = sys.argv[1]
 runs = collections.defaultdict(list)
 for line in open(f"{out}/audits.tsv"):
@@ -140,7 +140,7 @@ for line in open(f"{out}/scale.jsonl"):
     row = json.loads(line)
     scale[row["label"]] = row
 lines = ["## trustwarden audit (release binary, one core, median of runs)", "",
-         "| snapshot | principals | edges | findings | wall s (median) | runs | peak RSS MB | load s | graph s | analyse s |",
+         "| snapshot | principals | edges | findings | wall s (median) | runs | peak RSS MiB | load s | graph s | analyse s |",
          "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
 for name, rs in runs.items():
     s = scale.get(name, {})
@@ -148,13 +148,16 @@ for name, rs in runs.items():
     lines.append(f"| {name} | {s.get('principals', '')} | {s.get('edges', '')} | {s.get('findings', '')} | "
                  f"{statistics.median(walls):.2f} | {', '.join(f'{w:.2f}' for w in walls)} | {max(r[1] for r in rs):.0f} | "
                  f"{s.get('load_s', 0):.2f} | {s.get('graph_s', 0):.2f} | {s.get('analyse_s', 0):.2f} |")
-lines += ["", "## growth (10× the data)", "", "| from → to | wall ratio | graph ratio | edges ratio |", "|---|---:|---:|---:|"]
+lines += ["", "## growth", "", "time ∝ data^k: k = 1 is linear; the target (10× data ≤ 11× time) is k ≤ 1.04.", "",
+          "| from → to | principals | wall | k (wall) | graph | edges |", "|---|---:|---:|---:|---:|---:|"]
 med = {n: statistics.median(r[0] for r in rs) for n, rs in runs.items()}
 for a, b in [("acct-100", "acct-2000"), ("acct-2000", "acct-20000"), ("org-10", "org-100"), ("org-100", "org-1000")]:
     if a in med and b in med:
         ga, gb = scale.get(a, {}), scale.get(b, {})
         ratio = lambda k: (gb.get(k, 0) / ga[k]) if ga.get(k) else float("nan")
-        lines.append(f"| {a} → {b} | {med[b] / med[a]:.1f}× | {ratio('graph_s'):.1f}× | {ratio('edges'):.1f}× |")
+        data, wall = ratio("principals"), med[b] / med[a]
+        k = math.log(wall) / math.log(data) if data > 1 else float("nan")
+        lines.append(f"| {a} → {b} | {data:.0f}× | {wall:.1f}× | {k:.2f} | {ratio('graph_s'):.1f}× | {ratio('edges'):.1f}× |")
 if "graph-200x500" in scale:
     g = scale["graph-200x500"]
     lines += ["", "## issue 5 graph (one core)", "",

@@ -55,7 +55,7 @@ timed() {
     echo
     echo "$("$VENV/bin/cloudsplaining" --version), $("$VENV/bin/python" --version)"
     echo
-    echo "| roles (users) | file MB | cloudsplaining scan s | MB | trustwarden audit s | MB | ratio (cloudsplaining / trustwarden) |"
+    echo "| roles (users) | file MB | cloudsplaining scan s | MiB | trustwarden audit s | MiB | ratio (cloudsplaining / trustwarden) |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
 } >"$OUT/cloudsplaining.md"
 

@@ -574,8 +574,14 @@ impl TrustGraph {
 
     fn connect(&mut self, node: Node, role_arn: &str, edge: Edge) {
         let source = self.add_node(node);
+        // Look from the role's side: a service or outside account may already
+        // have tens of thousands of edges out (edges_connecting walks those),
+        // a role has few in from outside.
         if let Some(target) = self.node(role_arn)
-            && !self.graph.edges_connecting(source, target).any(|e| e.weight().evidence == edge.evidence)
+            && !self
+                .graph
+                .edges_directed(target, Direction::Incoming)
+                .any(|e| e.source() == source && e.weight().evidence == edge.evidence)
         {
             self.graph.add_edge(source, target, edge);
         }
